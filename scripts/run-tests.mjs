@@ -12,5 +12,5 @@ const walk = (p) => {
 };
 for (const r of roots) walk(r);
 if (files.length === 0) { console.error('run-tests: no test files found under', roots.join(', ')); process.exit(1); }
-const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

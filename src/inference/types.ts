@@ -1,0 +1,68 @@
+/**
+ * The inference contract used by eval/, serve/ and the CLI (implemented in src/inference/ by
+ * the model issue). A loaded model owns its weights; sequences own their KV caches.
+ */
+import type { LlamaConfig } from '../model/config.js';
+
+/** The tokenizer as inference needs it (implemented by src/tokenizer/). */
+export interface TextTokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  encode(text: string, opts?: { bos?: boolean; eos?: boolean }): number[];
+  decode(ids: readonly number[]): string;
+  /** The piece string of one id (for streaming and logprob displays). */
+  idToPiece(id: number): string;
+}
+
+export interface SamplingOptions {
+  temperature?: number;   // 0 = greedy (default 0.8 in the CLI, 0 in eval)
+  topK?: number;          // 0 = off
+  topP?: number;          // 1 = off
+  seed?: number;
+  maxTokens?: number;     // new tokens to produce
+  stop?: string[];        // stop strings: generation ends before the first occurrence
+}
+
+export interface GeneratedToken {
+  id: number;
+  /** The text this token adds to the decoded output (may be '' while a UTF-8 sequence is incomplete). */
+  text: string;
+  logprob: number;        // log-probability of this token under the unmodified distribution
+}
+
+export interface GenerationResult {
+  text: string;
+  tokens: number[];
+  finishReason: 'stop' | 'length' | 'eos' | 'context';
+  promptTokens: number;
+}
+
+/** One sequence with its own KV cache. */
+export interface Sequence {
+  /** Tokens held in the cache so far. */
+  readonly length: number;
+  /**
+   * Runs the model over `tokens` appended after the cached ones (batched prefill) and returns
+   * log-softmax rows: 'last' → one row [vocab], 'all' → tokens.length rows [n*vocab], 'none' → empty.
+   * Throws a clear error when the context length would be exceeded.
+   */
+  append(tokens: readonly number[], logprobs: 'none' | 'last' | 'all'): Float32Array;
+  /** A copy sharing nothing mutable (copies the KV cache up to length) — for scoring several continuations of one context. */
+  fork(): Sequence;
+  /** Drops cached positions >= n. */
+  truncate(n: number): void;
+  dispose(): void;
+}
+
+export interface LoadedModel {
+  readonly config: LlamaConfig;
+  readonly tokenizer: TextTokenizer | null;
+  /** Human-readable name (file name) and weight type summary. */
+  readonly name: string;
+  newSequence(): Sequence;
+  /** Prefill the prompt, then sample; onToken streams each token; abort via signal. */
+  generate(promptIds: readonly number[], opts: SamplingOptions,
+    onToken?: (t: GeneratedToken) => void, signal?: AbortSignal): Promise<GenerationResult>;
+  dispose(): void;
+}

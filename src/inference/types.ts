@@ -61,8 +61,17 @@ export interface LoadedModel {
   /** Human-readable name (file name) and weight type summary. */
   readonly name: string;
   newSequence(): Sequence;
+  /** Batched decode across sequences, when the implementation offers it (see DecodeBatch). */
+  decodeBatch?: DecodeBatch;
   /** Prefill the prompt, then sample; onToken streams each token; abort via signal. */
   generate(promptIds: readonly number[], opts: SamplingOptions,
     onToken?: (t: GeneratedToken) => void, signal?: AbortSignal): Promise<GenerationResult>;
   dispose(): void;
 }
+
+/**
+ * Optional on LoadedModel (see below): one decode step for several sequences at once — one pass
+ * over the weights for all of them (the server's batched decoding across requests). Feeds
+ * tokens[i] to seqs[i] and returns seqs.length log-softmax rows [n*vocab].
+ */
+export type DecodeBatch = (seqs: Sequence[], tokens: readonly number[]) => Float32Array;

@@ -67,7 +67,8 @@ export function encodeChat(tok: ChatTokenizer, messages: readonly ChatMessage[],
     ids.push(...prompt);
     mask.push(...prompt.map(() => 0));
     if (t.assistant !== null) {
-      const reply = tok.encode(` ${t.assistant.trim()} `, { eos: true });
+      // SentencePiece's dummy prefix supplies the space after [/INST], as in Meta's joint encoding
+      const reply = tok.encode(`${t.assistant.trim()} `, { eos: true });
       ids.push(...reply);
       mask.push(...reply.map(() => 1));
     }

@@ -1,0 +1,258 @@
+/**
+ * The request queue: many clients share one model. Each admitted request gets a sequence (its
+ * own KV cache); every loop iteration advances all active sequences by one token together
+ * (batched decoding: one pass over the weights serves every client when the model offers
+ * decodeBatch), and a long prompt is prefilled in chunks so it never stalls the others for long.
+ * Between iterations the loop yields to the event loop, so HTTP I/O and disconnects are seen.
+ */
+import type { GeneratedToken, LoadedModel, SamplingOptions, Sequence } from '../inference/types.js';
+import { ApiError } from './errors.js';
+
+export type FinishReason = 'stop' | 'length' | 'eos' | 'context' | 'cancelled';
+
+/** Chooses the next token from a log-softmax row (greedy or sampled, seeded per request). */
+export type TokenChooser = (logprobs: Float32Array) => number;
+
+export interface Job {
+  promptIds: number[];
+  sampling: SamplingOptions;
+  chooser: TokenChooser;
+  /** Log-probs of the prompt tokens too (completions with echo + logprobs). */
+  promptLogprobs: boolean;
+  onToken: (t: GeneratedToken) => void;
+  signal: AbortSignal;
+}
+
+export interface JobResult {
+  text: string;
+  tokens: number[];
+  tokenLogprobs: number[];
+  /** promptLogprobs[i] = log p(prompt[i] | prompt[<i]); the first is null. */
+  promptLogprobs: (number | null)[];
+  finishReason: FinishReason;
+}
+
+interface Active {
+  job: Job;
+  seq: Sequence;
+  prefilled: number;            // prompt tokens already in the cache
+  pending: number | null;       // sampled token not yet fed to the model
+  result: JobResult;
+  text: TextAssembler;
+  resolve: (r: JobResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface SchedulerOptions {
+  maxActive: number;     // sequences decoded together
+  maxQueue: number;      // waiting requests beyond that (429 when full)
+  prefillChunk: number;  // prompt tokens prefilled per loop iteration and request
+}
+
+export class Scheduler {
+  private readonly queue: { job: Job; resolve: (r: JobResult) => void; reject: (e: unknown) => void }[] = [];
+  private readonly active: Active[] = [];
+  private running = false;
+
+  constructor(readonly model: LoadedModel, readonly opts: SchedulerOptions) {}
+
+  get load(): { active: number; queued: number } {
+    return { active: this.active.length, queued: this.queue.length };
+  }
+
+  submit(job: Job): Promise<JobResult> {
+    const ctx = this.model.config.maxSeqLen;
+    if (job.promptIds.length >= ctx) {
+      throw new ApiError(400, `prompt of ${job.promptIds.length} tokens does not fit the model's context of ${ctx} tokens`, 'invalid_request_error', 'prompt', 'context_length_exceeded');
+    }
+    if (this.queue.length >= this.opts.maxQueue) {
+      throw new ApiError(429, `server busy: ${this.active.length} requests running and ${this.queue.length} queued; retry later`, 'rate_limit_error');
+    }
+    return new Promise<JobResult>((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      if (!this.running) void this.loop();
+    });
+  }
+
+  private admit(): void {
+    while (this.active.length < this.opts.maxActive && this.queue.length) {
+      const { job, resolve, reject } = this.queue.shift()!;
+      if (job.signal.aborted) {
+        resolve(emptyResult('cancelled'));
+        continue;
+      }
+      const result: JobResult = { text: '', tokens: [], tokenLogprobs: [], promptLogprobs: [null], finishReason: 'length' };
+      this.active.push({
+        job, seq: this.model.newSequence(), prefilled: 0, pending: null, result,
+        text: new TextAssembler(this.model, job.promptIds, job.sampling.stop ?? []), resolve, reject,
+      });
+    }
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      for (;;) {
+        this.admit();
+        if (!this.active.length) break;
+        this.step();
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One iteration: a prefill chunk for requests still reading their prompt, one token for the rest. */
+  private step(): void {
+    const decoding: Active[] = [];
+    for (const a of [...this.active]) {
+      try {
+        if (a.job.signal.aborted) { this.finish(a, 'cancelled'); continue; }
+        if (a.prefilled < a.job.promptIds.length) this.prefillChunk(a);
+        else decoding.push(a);
+      } catch (e) {
+        this.fail(a, e);
+      }
+    }
+    if (!decoding.length) return;
+    let rows: Float32Array[];
+    try {
+      rows = this.decode(decoding);
+    } catch (e) {
+      for (const a of decoding) this.fail(a, e);
+      return;
+    }
+    decoding.forEach((a, i) => {
+      try { this.accept(a, rows[i]!); } catch (e) { this.fail(a, e); }
+    });
+  }
+
+  private prefillChunk(a: Active): void {
+    const ids = a.job.promptIds;
+    const end = Math.min(ids.length, a.prefilled + this.opts.prefillChunk);
+    const chunk = ids.slice(a.prefilled, end);
+    const V = this.model.config.vocabSize;
+    const all = a.job.promptLogprobs;
+    const rows = a.seq.append(chunk, all ? 'all' : end === ids.length ? 'last' : 'none');
+    if (all) {
+      // row j predicts the token after chunk[j]
+      for (let j = 0; j < chunk.length; j++) {
+        const next = a.prefilled + j + 1;
+        if (next < ids.length) a.result.promptLogprobs.push(rows[j * V + ids[next]!]!);
+      }
+    }
+    a.prefilled = end;
+    if (end === ids.length) {
+      const last = all ? rows.subarray((chunk.length - 1) * V, chunk.length * V) : rows;
+      this.accept(a, last);
+    }
+  }
+
+  /** Feeds every decoding request's pending token and returns each one's next log-prob row. */
+  private decode(batch: Active[]): Float32Array[] {
+    const tokens = batch.map((a) => a.pending!);
+    if (this.model.decodeBatch && batch.length > 1) {
+      const V = this.model.config.vocabSize;
+      const rows = this.model.decodeBatch(batch.map((a) => a.seq), tokens);
+      return batch.map((_, i) => rows.subarray(i * V, (i + 1) * V));
+    }
+    return batch.map((a, i) => a.seq.append([tokens[i]!], 'last'));
+  }
+
+  /** Chooses the next token from `row`, streams it, and decides whether the request is done. */
+  private accept(a: Active, row: Float32Array): void {
+    const maxTokens = a.job.sampling.maxTokens ?? 16;
+    if (maxTokens === 0) return this.finish(a, 'length');
+    const id = a.job.chooser(row);
+    const logprob = row[id]!;
+    a.result.tokens.push(id);
+    a.result.tokenLogprobs.push(logprob);
+    if (id === this.model.tokenizer?.eosId) return this.finish(a, 'eos');
+    const { emit, stopped } = a.text.push(id);
+    if (emit) a.job.onToken({ id, text: emit, logprob });
+    if (stopped) return this.finish(a, 'stop');
+    if (a.result.tokens.length >= maxTokens) return this.finish(a, 'length');
+    if (a.seq.length + 1 >= this.model.config.maxSeqLen) return this.finish(a, 'context');
+    a.pending = id;
+  }
+
+  private finish(a: Active, reason: FinishReason): void {
+    const i = this.active.indexOf(a);
+    if (i < 0) return;
+    this.active.splice(i, 1);
+    const rest = reason === 'stop' ? '' : a.text.flush();
+    if (rest) a.job.onToken({ id: -1, text: rest, logprob: 0 });
+    a.result.text = a.text.emitted;
+    a.result.finishReason = reason;
+    a.seq.dispose();
+    a.resolve(a.result);
+  }
+
+  private fail(a: Active, err: unknown): void {
+    const i = this.active.indexOf(a);
+    if (i >= 0) this.active.splice(i, 1);
+    a.seq.dispose();
+    a.reject(err);
+  }
+}
+
+function emptyResult(reason: FinishReason): JobResult {
+  return { text: '', tokens: [], tokenLogprobs: [], promptLogprobs: [], finishReason: reason };
+}
+
+/**
+ * Turns generated ids into text deltas: decodes in the context of the prompt's last token (so a
+ * leading space is kept), holds back an incomplete UTF-8 character, and holds back any tail that
+ * could still become a stop string (stop strings are never emitted).
+ */
+export class TextAssembler {
+  private readonly ids: number[] = [];
+  private readonly anchor: number[];
+  private readonly anchorText: string;
+  emitted = '';
+
+  constructor(private readonly model: LoadedModel, promptIds: readonly number[], private readonly stops: readonly string[]) {
+    const tok = model.tokenizer;
+    if (!tok) throw new ApiError(400, `model ${model.name} has no tokenizer: text generation needs one`);
+    this.anchor = promptIds.length ? [promptIds[promptIds.length - 1]!] : [];
+    this.anchorText = tok.decode(this.anchor);
+  }
+
+  private full(): string {
+    const t = this.model.tokenizer!.decode([...this.anchor, ...this.ids]);
+    return t.startsWith(this.anchorText) ? t.slice(this.anchorText.length) : t;
+  }
+
+  push(id: number): { emit: string; stopped: boolean } {
+    this.ids.push(id);
+    let text = this.full();
+    for (const s of this.stops) {
+      const at = s ? text.indexOf(s) : -1;
+      if (at >= 0) {
+        const emit = text.slice(this.emitted.length, Math.max(at, this.emitted.length));
+        this.emitted += emit;
+        return { emit, stopped: true };
+      }
+    }
+    // an incomplete multi-byte character decodes as U+FFFD at the end: wait for its next byte
+    while (text.endsWith('\uFFFD')) text = text.slice(0, -1);
+    let safe = text.length;
+    for (const s of this.stops) {
+      for (let k = Math.min(s.length - 1, text.length); k > 0; k--) {
+        if (s.startsWith(text.slice(text.length - k))) { safe = Math.min(safe, text.length - k); break; }
+      }
+    }
+    const emit = safe > this.emitted.length ? text.slice(this.emitted.length, safe) : '';
+    this.emitted += emit;
+    return { emit, stopped: false };
+  }
+
+  /** What is still held back, at the end of generation. */
+  flush(): string {
+    const text = this.full();
+    const rest = text.length > this.emitted.length ? text.slice(this.emitted.length) : '';
+    this.emitted += rest;
+    return rest;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * fastText's string hash (src/dictionary.cc `hash`): 32-bit FNV-1a where each byte is first
+ * sign-extended (the C++ code XORs `uint32_t(int8_t(c))`), so bytes >= 0x80 flip the high 24 bits
+ * too. Getting this wrong silently changes every non-ASCII n-gram bucket.
+ */
+export function fnv1a(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5; // 2166136261
+  for (let i = start; i < end; i++) {
+    const b = bytes[i];
+    h ^= b < 0x80 ? b : b | 0xffffff00;
+    h = Math.imul(h, 16777619);
+  }
+  return h >>> 0;
+}
+
+const TWO32 = 4294967296;
+
+/**
+ * One step of fastText's word n-gram hash `h = h * 116049371 + hashes[j]` on uint64, where
+ * `hashes[j]` is a word hash stored as int32 and so sign-extended. State is [hi, lo] uint32s.
+ */
+export function wordNgramStep(state: Uint32Array, wordHash: number): void {
+  const C = 116049371;
+  const lo = state[1], hi = state[0];
+  const p0 = (lo & 0xffff) * C; // < 2^43
+  const p1 = (lo >>> 16) * C; // < 2^43
+  const low = p0 + (p1 % 65536) * 65536; // < 2^44, exact
+  let newLo = low % TWO32;
+  let carry = Math.floor(low / TWO32) + Math.floor(p1 / 65536);
+  let newHi = (Math.imul(hi, C) + carry) >>> 0;
+  // add sign-extended int32
+  const sLo = wordHash >>> 0;
+  const sHi = (wordHash | 0) < 0 ? 0xffffffff : 0;
+  const sum = newLo + sLo;
+  newLo = sum % TWO32;
+  carry = sum >= TWO32 ? 1 : 0;
+  newHi = (newHi + sHi + carry) >>> 0;
+  state[0] = newHi;
+  state[1] = newLo;
+}
+
+/** (hi * 2^32 + lo) mod m for m < 2^31, exactly. */
+export function mod64(hi: number, lo: number, m: number): number {
+  const x = hi % m;
+  const y = ((x * 65536) % m) * 65536 % m;
+  return (y + (lo % m)) % m;
+}

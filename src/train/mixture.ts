@@ -15,6 +15,7 @@
  *   whole position is a few integers (`position`), saved in checkpoints and restored exactly.
  */
 import { readTokenShard, readTokenShardHeader, type TokenShard } from '../data/token-shard.js';
+import type { BatchSource } from './batch-source.js';
 
 export interface SourceSpec {
   name: string;
@@ -141,7 +142,7 @@ class Source {
 
 export interface SourceReport { name: string; weight: number; tokens: number; tokensDrawn: number; epochs: number }
 
-export class MixtureLoader {
+export class MixtureLoader implements BatchSource {
   private readonly sources: Source[];
   readonly weights: number[];
   private readonly cumulative: number[];
@@ -216,6 +217,10 @@ export class MixtureLoader {
       tokensDrawn: s.pos.tokensDrawn,
       epochs: s.pos.tokensDrawn / s.framedTokens,
     }));
+  }
+
+  describe(): Record<string, unknown> {
+    return { sources: this.report().map((r) => ({ name: r.name, weight: +r.weight.toFixed(4), epochs: +r.epochs.toFixed(4) })) };
   }
 
   /** Epochs each source would see over `trainTokens` tokens at these weights (Table 1's plan). */

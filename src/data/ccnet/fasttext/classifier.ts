@@ -13,8 +13,8 @@ import type { Matrix } from './matrix.js';
 import { readFastTextModel } from './model-file.js';
 
 const f = Math.fround;
-/** fastText's std_log: log(x + 1e-5) in float32. */
-const stdLog = (x: number): number => f(Math.log(f(x + 1e-5)));
+/** fastText's std_log: `std::log(x + 1e-5)` — the sum is a double, the result stored as float. */
+const stdLog = (x: number): number => f(Math.log(x + 1e-5));
 
 export interface Prediction {
   label: string;
@@ -194,7 +194,8 @@ export class FastTextClassifier {
       return;
     }
     let g = this.output.dotRow(this.hidden, node - this.dict.nlabels);
-    g = f(1 / (1 + Math.exp(-g)));
+    // `1. / (1 + std::exp(-f))` with f a float: expf, a float sum, a double division, a float result.
+    g = f(1 / f(1 + f(Math.exp(-g))));
     this.dfs(heap, threshold, nd.left, f(score + stdLog(f(1 - g))));
     this.dfs(heap, threshold, nd.right, f(score + stdLog(g)));
   }

@@ -71,7 +71,7 @@ function buildEntries(data: Uint8Array, lines: Array<[number, number]>, labelPre
       for (let k = 0; isLabel && k < labelPrefix.length; k++) if (data[ws + k] !== labelPrefix[k]) isLabel = false;
       add(decoder.decode(data.subarray(ws, i)), isLabel ? LABEL : WORD);
     }
-    if (e < data.length || data[data.length - 1] === 0x0a || true) add(EOS, WORD);
+    add(EOS, WORD); // the newline (fastText counts it even on an unterminated last line here)
   }
   const kept = [...counts.entries()].filter(([, v]) => v.count >= (v.type === WORD ? minCount : minCountLabel));
   // fastText sorts by type then decreasing count; ties keep first-seen order here (deterministic).
@@ -124,7 +124,7 @@ export function trainSupervised(text: string | Uint8Array, opts: TrainOptions = 
 
   const words = new IntList(), labels = new IntList(), hashes = new IntList();
   const hidden = new Float32Array(dim), grad = new Float32Array(dim), out = new Float32Array(nl);
-  const tmp = new FastTextClassifier(args, dict, input, hs ? new DenseMatrix(Math.max(nl - 1, 0), dim, output.data) : output);
+  const tmp = new FastTextClassifier(args, dict, input, output);
   const total = args.epoch * ntokens;
   let seen = 0, lossSum = 0, lossN = 0;
   const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));

@@ -25,6 +25,10 @@ export interface SamplingOptions {
 }
 
 export interface GeneratedToken {
+  /**
+   * The token id; -1 marks a final text-only entry carrying text that was held back (a possible
+   * stop-string prefix or an incomplete UTF-8 character) when generation ended at EOS or an abort.
+   */
   id: number;
   /** The text this token adds to the decoded output (may be '' while a UTF-8 sequence is incomplete). */
   text: string;

@@ -1,0 +1,116 @@
+/**
+ * The LLaMA forward for inference, as Meta's model.py reads, over a chunk of T new tokens at
+ * positions pos0..pos0+T-1 of one sequence whose keys/values are cached:
+ *   h = tok_embeddings[tokens]
+ *   per layer:  xb = RMSNorm(h) * attention_norm;  q,k,v = xb Wq^T, xb Wk^T, xb Wv^T;  RoPE(q, k);
+ *               cache k, v;  att = softmax(q K^T / sqrt(hd)) V over positions <= own;  h += att Wo^T
+ *               xb = RMSNorm(h) * ffn_norm;  h += (silu(xb W1^T) * xb W3^T) W2^T
+ *   logits = (RMSNorm(h) * norm) Wout^T  ->  log-softmax rows
+ * The KV cache lives in arenas of its own (one per group of layers, each within one memory), with
+ * a q/att scratch beside it, since attention's arrays must share a memory.
+ */
+import { kvDim, headDim, type LlamaConfig } from '../model/config.js';
+import type { Arena, Backend, F32 } from '../kernels/backend.js';
+import { arenaBytes } from '../kernels/arena.js';
+import { embedRows, type ModelWeights } from './weights.js';
+
+interface KvGroup { arena: Arena; q: F32; att: F32 }
+interface KvLayer { group: KvGroup; k: F32; v: F32 } // k, v: [capacity, kvDim]
+
+/** Keys and values of one sequence for every layer, `capacity` positions each. */
+export class KvCache {
+  readonly layers: KvLayer[] = [];
+
+  constructor(readonly backend: Backend, readonly config: LlamaConfig, readonly capacity: number, readonly chunk: number) {
+    const c = config;
+    const perLayer = arenaBytes([{ numel: capacity * kvDim(c), bytesPerElement: 4 }, { numel: capacity * kvDim(c), bytesPerElement: 4 }]);
+    const scratch = arenaBytes([{ numel: chunk * c.dim, bytesPerElement: 4 }, { numel: chunk * c.dim, bytesPerElement: 4 }]);
+    // groups of layers of at most ~1 GiB, so each fits one WebAssembly memory beside other arenas
+    const perGroup = Math.max(1, Math.min(c.nLayers, Math.floor((1 << 30) / perLayer)));
+    for (let l0 = 0; l0 < c.nLayers; l0 += perGroup) {
+      const n = Math.min(perGroup, c.nLayers - l0);
+      const arena = backend.createArena(n * perLayer + scratch, `kv cache layers ${l0}-${l0 + n - 1}`);
+      const group: KvGroup = { arena, q: arena.f32('kv.q', [chunk, c.dim]), att: arena.f32('kv.att', [chunk, c.dim]) };
+      for (let l = l0; l < l0 + n; l++) {
+        this.layers.push({ group, k: arena.f32(`kv.${l}.k`, [capacity, kvDim(c)]), v: arena.f32(`kv.${l}.v`, [capacity, kvDim(c)]) });
+      }
+    }
+  }
+
+  /** A new cache holding a copy of the first `length` positions. */
+  copy(length: number): KvCache {
+    const other = new KvCache(this.backend, this.config, this.capacity, this.chunk);
+    const n = length * kvDim(this.config);
+    this.layers.forEach((L, i) => {
+      other.layers[i].k.set(L.k.subarray(0, n));
+      other.layers[i].v.set(L.v.subarray(0, n));
+    });
+    return other;
+  }
+}
+
+/**
+ * Runs T = tokens.length (<= chunk) new tokens at pos0 through the model, filling the cache at
+ * pos0..pos0+T-1. Writes log-softmax rows for the last `nOut` tokens into out[nOut * vocab].
+ */
+export function forwardChunk(
+  backend: Backend, w: ModelWeights, cache: KvCache, tokens: readonly number[], pos0: number,
+  nOut: number, out: Float32Array | null,
+): void {
+  const c = w.config;
+  const T = tokens.length;
+  if (T > w.chunk) throw new Error(`internal: chunk of ${T} tokens exceeds ${w.chunk}`);
+  const D = c.dim, KV = kvDim(c), H = c.hiddenDim, hd = headDim(c);
+  // the residual stream enters layer 0's arena
+  let h = w.layers[0].s.x;
+  embedRows(w.embedding, tokens, h);
+  for (let l = 0; l < c.nLayers; l++) {
+    const L = w.layers[l];
+    const s = L.s;
+    if (s.x !== h) s.x.set(h.subarray(0, T * D)); // copy into this layer's memory
+    h = s.x;
+    // attention block
+    backend.rmsnormForward(s.xb, s.rstd, s.x, L.attnNorm, T, D, c.normEps);
+    backend.matmulWeight(s.q, s.xb, L.wq, T);
+    backend.matmulWeight(s.k, s.xb, L.wk, T);
+    backend.matmulWeight(s.v, s.xb, L.wv, T);
+    backend.ropeForward(s.q, s.q, L.cos, L.sin, 1, T, c.nHeads, hd, pos0);
+    backend.ropeForward(s.k, s.k, L.cos, L.sin, 1, T, c.nKvHeads, hd, pos0);
+    const kv = cache.layers[l];
+    kv.k.set(s.k.subarray(0, T * KV), pos0 * KV);
+    kv.v.set(s.v.subarray(0, T * KV), pos0 * KV);
+    kv.group.q.set(s.q.subarray(0, T * D));
+    backend.attentionCached(kv.group.att, kv.group.q, kv.k, kv.v, T, pos0, c.nHeads, c.nKvHeads, hd);
+    s.att.set(kv.group.att.subarray(0, T * D));
+    backend.matmulWeight(s.proj, s.att, L.wo, T);
+    backend.add(s.x, s.x, s.proj, T * D);
+    // feed-forward block
+    backend.rmsnormForward(s.xb, s.rstd, s.x, L.ffnNorm, T, D, c.normEps);
+    backend.matmulWeight(s.h1, s.xb, L.w1, T);
+    backend.matmulWeight(s.h3, s.xb, L.w3, T);
+    backend.swigluForward(s.hs, s.h1, s.h3, T * H);
+    backend.matmulWeight(s.proj, s.hs, L.w2, T);
+    backend.add(s.x, s.x, s.proj, T * D);
+  }
+  if (nOut <= 0 || !out) return;
+  // final norm and output projection on the rows that need a distribution
+  const hw = w.head;
+  hw.x.set(h.subarray((T - nOut) * D, T * D));
+  backend.rmsnormForward(hw.xb, hw.rstd, hw.x, hw.norm, nOut, D, c.normEps);
+  backend.matmulWeight(hw.logits, hw.xb, hw.output, nOut);
+  logSoftmaxRows(hw.logits, out, nOut, c.vocabSize);
+}
+
+/** out[r, :] = logits[r, :] - logsumexp(logits[r, :]), sums in float64. */
+export function logSoftmaxRows(logits: Float32Array, out: Float32Array, rows: number, V: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * V;
+    let mx = -Infinity;
+    for (let i = 0; i < V; i++) if (logits[o + i] > mx) mx = logits[o + i];
+    if (!Number.isFinite(mx)) throw new Error(`the model produced non-finite logits (max ${mx}) — corrupt weights?`);
+    let sum = 0;
+    for (let i = 0; i < V; i++) sum += Math.exp(logits[o + i] - mx);
+    const lse = mx + Math.log(sum);
+    for (let i = 0; i < V; i++) out[o + i] = logits[o + i] - lse;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * loadModel(PATH): a GGUF file, a Hugging Face directory or a Meta directory -> a LoadedModel
+ * with its tokenizer, weights read tensor by tensor into the backend's memory.
+ */
+import { basename } from 'node:path';
+import type { Backend } from '../kernels/backend.js';
+import { createReferenceBackend } from '../kernels/reference.js';
+import { loadCheckpointTokenizer, openCheckpoint } from '../formats/index.js';
+import { loadWeights } from './weights.js';
+import { LlamaModel } from './model.js';
+
+export interface LoadModelOptions {
+  /** the compute backend (default: the fast WebAssembly backend when available, else the reference) */
+  backend?: Backend;
+  threads?: number;
+  /** tokens each sequence can hold (default: the model's context length, at most 4096) */
+  contextLength?: number;
+  /** rows per prefill chunk (default 128, less for wide models) */
+  chunk?: number;
+  onProgress?: (done: number, total: number, what: string) => void;
+}
+
+/** The fastest backend available: the WebAssembly one, falling back to the reference kernels. */
+export async function defaultBackend(threads?: number): Promise<Backend> {
+  try {
+    // kernels/index.ts exports createBackend (WebAssembly SIMD + threads) once it is built
+    const mod = (await import(new URL('../kernels/index.js', import.meta.url).href)) as { createBackend?: (o?: { threads?: number }) => Promise<Backend> | Backend };
+    if (mod.createBackend) return await mod.createBackend({ threads });
+  } catch (e) {
+    if (process.env.LLAMA_TS_DEBUG) console.error(`wasm backend unavailable: ${(e as Error).message}`);
+  }
+  return createReferenceBackend();
+}
+
+export async function loadModel(path: string, opts: LoadModelOptions = {}): Promise<LlamaModel> {
+  const ckpt = openCheckpoint(path);
+  try {
+    const tokenizer = loadCheckpointTokenizer(ckpt);
+    const c = ckpt.config;
+    const contextLength = opts.contextLength ?? Math.min(c.maxSeqLen, 4096);
+    if (!Number.isInteger(contextLength) || contextLength < 1 || contextLength > c.maxSeqLen) {
+      throw new Error(`context length ${contextLength} must be an integer in 1..${c.maxSeqLen} (the model's maximum)`);
+    }
+    const backend = opts.backend ?? (await defaultBackend(opts.threads));
+    const weights = loadWeights(ckpt, backend, { chunk: opts.chunk, positions: contextLength, onProgress: opts.onProgress });
+    return new LlamaModel(backend, weights, tokenizer, {
+      name: basename(path), contextLength,
+      eosId: tokenizer?.eosId ?? ckpt.specialIds?.eos,
+    });
+  } finally {
+    ckpt.close();
+  }
+}

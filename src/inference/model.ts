@@ -1,0 +1,129 @@
+/**
+ * A loaded model (weights in the backend's memory) and its sequences (one KV cache each):
+ * the LoadedModel / Sequence contract of types.ts.
+ */
+import type { LlamaConfig } from '../model/config.js';
+import type { Backend } from '../kernels/backend.js';
+import type { GeneratedToken, GenerationResult, LoadedModel, SamplingOptions, Sequence, TextTokenizer } from './types.js';
+import { forwardChunk, KvCache } from './forward.js';
+import type { ModelWeights } from './weights.js';
+import { Sampler } from './sampling.js';
+import { TextStream } from './text-stream.js';
+
+export class ContextLengthError extends Error {}
+
+class KvSequence implements Sequence {
+  private len = 0;
+  private disposed = false;
+
+  constructor(private readonly model: LlamaModel, private cache: KvCache) {}
+
+  get length(): number { return this.len; }
+
+  append(tokens: readonly number[], logprobs: 'none' | 'last' | 'all'): Float32Array {
+    if (this.disposed) throw new Error('append on a disposed sequence');
+    const m = this.model;
+    const V = m.config.vocabSize;
+    const n = tokens.length;
+    if (this.len + n > m.contextLength) {
+      throw new ContextLengthError(`context length exceeded: ${this.len} cached + ${n} new tokens > the context of ` +
+        `${m.contextLength} tokens (model maximum ${m.config.maxSeqLen}); shorten the prompt or lower max tokens`);
+    }
+    if (n === 0) {
+      if (logprobs === 'last') throw new Error('append([]) cannot return the last row: no tokens were given');
+      return new Float32Array(0);
+    }
+    const out = logprobs === 'all' ? new Float32Array(n * V) : logprobs === 'last' ? new Float32Array(V) : null;
+    const chunk = m.weights.chunk;
+    for (let i = 0; i < n; i += chunk) {
+      const part = tokens.slice(i, i + chunk);
+      const isLast = i + chunk >= n;
+      const nOut = logprobs === 'all' ? part.length : logprobs === 'last' && isLast ? 1 : 0;
+      const dst = logprobs === 'all' ? out!.subarray(i * V, (i + part.length) * V) : out;
+      forwardChunk(m.backend, m.weights, this.cache, part, this.len, nOut, dst);
+      this.len += part.length;
+    }
+    return out ?? new Float32Array(0);
+  }
+
+  fork(): Sequence {
+    const s = new KvSequence(this.model, this.cache.copy(this.len));
+    s.len = this.len;
+    return s;
+  }
+
+  truncate(n: number): void {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`truncate(${n}): need an integer >= 0`);
+    this.len = Math.min(this.len, n);
+  }
+
+  dispose(): void { this.disposed = true; }
+}
+
+export interface LlamaModelOptions {
+  name: string;
+  contextLength: number;
+  /** id generation stops at (default: the tokenizer's EOS) */
+  eosId?: number;
+}
+
+export class LlamaModel implements LoadedModel {
+  readonly config: LlamaConfig;
+  readonly name: string;
+  readonly contextLength: number;
+  private readonly eosId: number;
+
+  constructor(readonly backend: Backend, readonly weights: ModelWeights, readonly tokenizer: TextTokenizer | null, opts: LlamaModelOptions) {
+    this.config = weights.config;
+    this.name = `${opts.name} (${weights.typeSummary})`;
+    this.contextLength = opts.contextLength;
+    this.eosId = opts.eosId ?? tokenizer?.eosId ?? -1;
+  }
+
+  newSequence(): Sequence {
+    return new KvSequence(this, new KvCache(this.backend, this.config, this.contextLength, this.weights.chunk));
+  }
+
+  async generate(promptIds: readonly number[], opts: SamplingOptions, onToken?: (t: GeneratedToken) => void, signal?: AbortSignal): Promise<GenerationResult> {
+    const maxTokens = opts.maxTokens ?? 256;
+    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new Error(`max tokens must be an integer >= 0, got ${maxTokens}`);
+    if (promptIds.length === 0) throw new Error('the prompt is empty: give at least one token (e.g. BOS)');
+    const stops = opts.stop ?? [];
+    if (stops.length && !this.tokenizer) throw new Error('stop strings need a tokenizer, and this model has none');
+    const sampler = new Sampler({ temperature: opts.temperature ?? 0.8, topK: opts.topK ?? 0, topP: opts.topP ?? 1 }, opts.seed ?? 0);
+    const seq = this.newSequence();
+    const stream = this.tokenizer ? new TextStream(this.tokenizer, promptIds[promptIds.length - 1], stops) : null;
+    const tokens: number[] = [];
+    let finishReason: GenerationResult['finishReason'] = 'length';
+    try {
+      let row = seq.append(promptIds, 'last');
+      while (tokens.length < maxTokens) {
+        if (signal?.aborted) { finishReason = 'stop'; break; }
+        const id = sampler.sample(row);
+        if (id === this.eosId) { finishReason = 'eos'; break; }
+        tokens.push(id);
+        let text = stream ? stream.push(id) : '';
+        const stopped = stream !== null && stream.stoppedText !== null;
+        const full = tokens.length >= maxTokens;
+        const noRoom = seq.length >= this.contextLength;
+        // the last token carries any text held back for a possible stop string or split character
+        if (stream && !stopped && (full || noRoom)) text += stream.flush();
+        onToken?.({ id, text, logprob: row[id] });
+        if (stopped) { finishReason = 'stop'; break; }
+        if (full) break;
+        if (noRoom) { finishReason = 'context'; break; }
+        row = seq.append([id], 'last');
+        // let the event loop run (streamed output, abort signals, other requests)
+        if (tokens.length % 4 === 0) await new Promise((r) => setImmediate(r));
+      }
+      // after EOS or an abort, text may still be held back: it goes out with id -1 (see types.ts)
+      const tail = stream ? stream.flush() : '';
+      if (tail && onToken) onToken({ id: -1, text: tail, logprob: 0 });
+      return { text: stream ? stream.emittedText : '', tokens, finishReason, promptTokens: promptIds.length };
+    } finally {
+      seq.dispose();
+    }
+  }
+
+  dispose(): void { /* arenas are reclaimed with the backend */ }
+}

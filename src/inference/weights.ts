@@ -1,0 +1,190 @@
+/**
+ * A checkpoint's weights placed in the backend's memory for inference, kept in their stored type
+ * (f32, f16, q8_0, q4_0) for matmulWeight; bf16 is widened to f32 (no kernel reads bf16) and 1-D
+ * norms are f32. Each layer gets its own arena holding its weights and the activations of one
+ * prefill chunk, so a model larger than one 4 GiB WebAssembly memory spans several memories: the
+ * small residual stream is copied into each layer's arena as the forward reaches it.
+ */
+import { headDim, kvDim, type LlamaConfig } from '../model/config.js';
+import { ropeTables, type Arena, type Backend, type F32, type Weight, type WeightType } from '../kernels/backend.js';
+import { arenaBytes } from '../kernels/arena.js';
+import { dequantizeRow } from '../kernels/quant.js';
+import type { Checkpoint, TensorEntry } from '../formats/index.js';
+import { asF32, asU16, decodeToF32 } from '../formats/codec.js';
+import { tensorBytes } from '../formats/dtype.js';
+
+/** Activations of one layer for up to `chunk` rows (tokens) at a time. */
+export interface LayerScratch {
+  x: F32;     // [chunk, dim] residual stream
+  xb: F32;    // [chunk, dim] normed input
+  rstd: F32;  // [chunk]
+  q: F32;     // [chunk, dim]
+  k: F32;     // [chunk, kvDim]
+  v: F32;     // [chunk, kvDim]
+  att: F32;   // [chunk, dim] attention output (before wo)
+  proj: F32;  // [chunk, dim] wo / w2 output
+  h1: F32;    // [chunk, hidden] x W1^T
+  h3: F32;    // [chunk, hidden] x W3^T
+  hs: F32;    // [chunk, hidden] silu(h1) * h3
+}
+
+export interface LayerWeights {
+  arena: Arena;
+  attnNorm: F32; wq: Weight; wk: Weight; wv: Weight; wo: Weight;
+  ffnNorm: F32; w1: Weight; w2: Weight; w3: Weight;
+  cos: F32; sin: F32; // [positions, headDim/2]
+  s: LayerScratch;
+}
+
+export interface HeadWeights {
+  arena: Arena;
+  norm: F32;
+  output: Weight;
+  x: F32; xb: F32; rstd: F32; // [chunk, dim], [chunk]
+  logits: F32;                // [chunk, vocab]
+}
+
+/** The token embedding stays outside the backend's memory: only looked up, a few rows at a time. */
+export interface EmbeddingTable {
+  type: WeightType;
+  data: Float32Array | Uint16Array | Uint8Array;
+  rows: number;
+  cols: number;
+}
+
+export interface ModelWeights {
+  config: LlamaConfig;
+  chunk: number;
+  embedding: EmbeddingTable;
+  layers: LayerWeights[];
+  head: HeadWeights;
+  /** summary like "q8_0 (norms f32)" */
+  typeSummary: string;
+  bytes: number;
+}
+
+/** Rows per prefill chunk: bounded so each layer's scratch stays a few MiB. */
+export function prefillChunk(c: LlamaConfig, requested?: number): number {
+  const rowBytes = 4 * (6 * c.dim + 2 * kvDim(c) + 3 * c.hiddenDim + 1);
+  const fit = Math.floor((8 << 20) / rowBytes);
+  return Math.max(8, Math.min(requested ?? 128, fit, c.maxSeqLen));
+}
+
+const weightType = (e: TensorEntry): WeightType => (e.dtype === 'bf16' ? 'f32' : e.dtype);
+
+function weightBytes(e: TensorEntry): number {
+  return tensorBytes(weightType(e), e.shape);
+}
+
+/** Reads a 2-D tensor into the arena in a type matmulWeight reads. */
+function loadWeight(arena: Arena, e: TensorEntry): Weight {
+  const [rows, cols] = e.shape;
+  const type = weightType(e);
+  if (e.dtype === 'bf16') {
+    const dst = arena.f32(e.name, [rows, cols]);
+    dst.set(decodeToF32('bf16', e.read(), e.shape));
+    return { type, rows, cols, data: dst };
+  }
+  let data: Float32Array | Uint16Array | Uint8Array;
+  if (type === 'f32') data = arena.f32(e.name, [rows, cols]);
+  else if (type === 'f16') data = arena.u16(e.name, [rows, cols]);
+  else data = arena.u8(e.name, e.byteLength);
+  // straight from the file into the backend's memory: no intermediate copy
+  e.read(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return { type, rows, cols, data };
+}
+
+function loadNorm(arena: Arena, e: TensorEntry): F32 {
+  const dst = arena.f32(e.name, e.shape);
+  dst.set(decodeToF32(e.dtype, e.read(), e.shape));
+  return dst;
+}
+
+function scratch(arena: Arena, c: LlamaConfig, chunk: number, tag: string): LayerScratch {
+  const f = (n: string, shape: number[]) => arena.f32(`${tag}.${n}`, shape);
+  return {
+    x: f('x', [chunk, c.dim]), xb: f('xb', [chunk, c.dim]), rstd: f('rstd', [chunk]),
+    q: f('q', [chunk, c.dim]), k: f('k', [chunk, kvDim(c)]), v: f('v', [chunk, kvDim(c)]),
+    att: f('att', [chunk, c.dim]), proj: f('proj', [chunk, c.dim]),
+    h1: f('h1', [chunk, c.hiddenDim]), h3: f('h3', [chunk, c.hiddenDim]), hs: f('hs', [chunk, c.hiddenDim]),
+  };
+}
+
+export interface LoadWeightsOptions {
+  chunk?: number;
+  /** positions the RoPE tables cover (the context length; default the model's maximum) */
+  positions?: number;
+  onProgress?: (done: number, total: number, what: string) => void;
+}
+
+export function loadWeights(ckpt: Checkpoint, backend: Backend, opts: LoadWeightsOptions = {}): ModelWeights {
+  const c = ckpt.config;
+  const chunk = prefillChunk(c, opts.chunk);
+  const t = (name: string) => ckpt.tensors.get(name)!;
+  const hd = headDim(c);
+  const positions = opts.positions ?? c.maxSeqLen;
+  const { cos, sin } = ropeTables(hd, positions, c.ropeTheta);
+  const f32 = (numel: number) => ({ numel, bytesPerElement: 4 });
+  const raw = (bytes: number) => ({ numel: bytes, bytesPerElement: 1 });
+  const total = c.nLayers + 2;
+  let totalBytes = 0;
+
+  // embedding: in JS memory, stored type (bf16 widened)
+  const emb = t('tok_embeddings.weight');
+  const embType = weightType(emb);
+  const embBytes = emb.dtype === 'bf16' ? new Uint8Array(decodeToF32('bf16', emb.read(), emb.shape).buffer) : emb.read();
+  const embedding: EmbeddingTable = {
+    type: embType, rows: emb.shape[0], cols: emb.shape[1],
+    data: embType === 'f32' ? asF32(embBytes) : embType === 'f16' ? asU16(embBytes) : embBytes,
+  };
+  totalBytes += embBytes.length;
+  opts.onProgress?.(1, total, 'tok_embeddings');
+
+  const layers: LayerWeights[] = [];
+  const names = ['attention.wq', 'attention.wk', 'attention.wv', 'attention.wo', 'feed_forward.w1', 'feed_forward.w2', 'feed_forward.w3'];
+  for (let l = 0; l < c.nLayers; l++) {
+    const p = `layers.${l}.`;
+    const mats = names.map((n) => t(`${p}${n}.weight`));
+    const sizes = [
+      ...mats.map((m) => raw(weightBytes(m))), f32(c.dim), f32(c.dim), f32(cos.length), f32(sin.length),
+      f32(chunk * c.dim), f32(chunk * c.dim), f32(chunk), f32(chunk * c.dim), f32(chunk * kvDim(c)), f32(chunk * kvDim(c)),
+      f32(chunk * c.dim), f32(chunk * c.dim), f32(chunk * c.hiddenDim), f32(chunk * c.hiddenDim), f32(chunk * c.hiddenDim),
+    ];
+    const bytes = arenaBytes(sizes);
+    totalBytes += bytes;
+    const arena = backend.createArena(bytes, `layer ${l}`);
+    const [wq, wk, wv, wo, w1, w2, w3] = mats.map((m) => loadWeight(arena, m));
+    const attnNorm = loadNorm(arena, t(`${p}attention_norm.weight`));
+    const ffnNorm = loadNorm(arena, t(`${p}ffn_norm.weight`));
+    const lc = arena.f32(`${p}rope.cos`, [positions, hd / 2]); lc.set(cos);
+    const ls = arena.f32(`${p}rope.sin`, [positions, hd / 2]); ls.set(sin);
+    layers.push({ arena, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, cos: lc, sin: ls, s: scratch(arena, c, chunk, `${p}act`) });
+    opts.onProgress?.(l + 2, total, `layer ${l}`);
+  }
+
+  const out = t('output.weight');
+  const headBytes = arenaBytes([raw(weightBytes(out)), f32(c.dim), f32(chunk * c.dim), f32(chunk * c.dim), f32(chunk), f32(chunk * c.vocabSize)]);
+  totalBytes += headBytes;
+  const harena = backend.createArena(headBytes, 'head');
+  const head: HeadWeights = {
+    arena: harena,
+    output: loadWeight(harena, out),
+    norm: loadNorm(harena, t('norm.weight')),
+    x: harena.f32('head.x', [chunk, c.dim]), xb: harena.f32('head.xb', [chunk, c.dim]), rstd: harena.f32('head.rstd', [chunk]),
+    logits: harena.f32('head.logits', [chunk, c.vocabSize]),
+  };
+  opts.onProgress?.(total, total, 'output');
+  const types = new Set([embType, ...layers.flatMap((L) => [L.wq.type, L.w1.type, L.w2.type]), head.output.type]);
+  return { config: c, chunk, embedding, layers, head, typeSummary: [...types].join('+'), bytes: totalBytes };
+}
+
+/** out[i, :] = embedding row tokens[i] (dequantized), for i < n. */
+export function embedRows(e: EmbeddingTable, tokens: readonly number[], out: F32): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const id = tokens[i];
+    if (!Number.isInteger(id) || id < 0 || id >= e.rows) {
+      throw new Error(`token id ${id} at position ${i} is outside the vocabulary 0..${e.rows - 1}`);
+    }
+    dequantizeRow(e.type, e.data, id, e.cols, out.subarray(i * e.cols, (i + 1) * e.cols));
+  }
+}

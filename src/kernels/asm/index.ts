@@ -1,7 +1,15 @@
-// Entry point of the WebAssembly kernels (AssemblyScript). Each file exports one family.
-export function probe(a: f32, b: f32, c: f32): f32 {
-  const v = ASC_FEATURE_RELAXED_SIMD
-    ? f32x4.relaxed_madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(c))
-    : f32x4.add(f32x4.mul(f32x4.splat(a), f32x4.splat(b)), f32x4.splat(c));
-  return f32x4.extract_lane(v, 0);
-}
+// Entry point of the WebAssembly kernels (AssemblyScript, runtime stub: no allocation, no strings).
+// Every kernel takes raw byte offsets into the imported shared memory; parallel kernels take
+// (tid, nthreads) last and partition their own work. Built twice by scripts/build-wasm.mjs:
+// with relaxed SIMD (fused multiply-add) and with plain 128-bit SIMD.
+export { gemm, initF16Table, setF16Table, GEMM_SCRATCH, B_NN, B_NT_F32, B_NT_F16, B_NT_Q8_0, B_NT_Q4_0 } from './gemm';
+export { matvec_f32, matvec_f16, matvec_q8_0, matvec_q4_0, matvecQScratch, MATVEC_MAX_N } from './matvec';
+export {
+  rmsnorm_forward, rmsnorm_backward, rope_forward, rope_backward, swiglu_forward, swiglu_backward,
+  embedding_forward, embedding_backward, add, accumulate, adamw, sum_squares, first_non_finite, SUMSQ_BLOCK,
+} from './elementwise';
+export { attention_forward, attention_backward, attention_cached, attentionScratchFloats } from './attention';
+export { cross_entropy_forward, cross_entropy_backward, crossEntropyScratch } from './crossentropy';
+
+/** 1 when this build uses relaxed-SIMD fused multiply-add. */
+export function relaxedSimd(): i32 { return ASC_FEATURE_RELAXED_SIMD ? 1 : 0; }

@@ -1,0 +1,549 @@
+/**
+ * The WebAssembly backend: AssemblyScript kernels (src/kernels/asm, built by scripts/build-wasm.mjs)
+ * with 128-bit SIMD — relaxed-SIMD fused multiply-add where the runtime validates it — on a
+ * worker pool (pool.ts) that shares the memories.
+ *
+ * Memory: tensors live in "heaps", shared WebAssembly.Memory objects of at most 4 GiB each
+ * (wasm32). createArena carves a region from the current heap, growing it, or starts a new heap
+ * when 4 GiB would be exceeded, so a model larger than 4 GiB spans several heaps. Every heap has
+ * its own kernel instance on every thread; the arrays of one kernel call must live in one heap.
+ * Heap layout: [0, 64 KiB) unused (catches null offsets), the f16 -> f32 table (256 KiB), per-thread
+ * scratch (packing buffers, cross-entropy tiles, quantized activations), then arenas.
+ */
+import { BumpArena } from './arena.js';
+import type { AdamWParams, Arena, Backend, F32, Weight } from './backend.js';
+import { checkDims, checkHeads, checkLength, checkTokens } from './checks.js';
+import { KernelPool } from './pool.js';
+
+const KERNELS = [
+  'gemm', 'matvec_f32', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0',
+  'rmsnorm_forward', 'rmsnorm_backward', 'rope_forward', 'rope_backward', 'swiglu_forward', 'swiglu_backward',
+  'embedding_forward', 'embedding_backward', 'add', 'accumulate', 'adamw', 'sum_squares',
+  'attention_forward', 'attention_backward', 'attention_cached', 'cross_entropy_forward', 'cross_entropy_backward',
+] as const;
+type KernelName = typeof KERNELS[number];
+const K = Object.fromEntries(KERNELS.map((n, i) => [n, i])) as Record<KernelName, number>;
+
+// gemm's B operand kinds (src/kernels/asm/gemm.ts)
+const B_NN = 0, B_NT_F32 = 1, B_NT_F16 = 2, B_NT_Q8_0 = 3, B_NT_Q4_0 = 4;
+const MATVEC_MAX_N = 3;
+const SUMSQ_BLOCK = 65536;
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;                 // 4 GiB: the wasm32 limit
+const MAX_HEAP_BYTES = MAX_PAGES * PAGE;
+const F16_TABLE = 65536;
+const SCRATCH_BASE = F16_TABLE + 65536 * 4;
+const SCRATCH_PER_THREAD = 1 << 20;      // gemm packing 320 KiB + cross-entropy tile 256 KiB + rows; see asm
+const SLACK = 256;                       // kernels may read (never use) a few floats past an array's end
+
+export interface WasmBackendOptions {
+  /** Threads including the caller; default os.availableParallelism(). */
+  threads?: number;
+  /** Force the plain-SIMD build even where relaxed SIMD validates (for tests and comparisons). */
+  noRelaxedSimd?: boolean;
+  /** Iterations an idle worker spins before sleeping (see pool.ts). */
+  spinIterations?: number;
+  /**
+   * Caps each WebAssembly memory below the 4 GiB wasm32 limit (bytes, a multiple of 64 KiB): lets
+   * tests exercise placement across several memories without allocating gigabytes.
+   */
+  heapBytesLimit?: number;
+}
+
+interface LoadedModule { module: WebAssembly.Module; relaxed: boolean }
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+async function wasmBytes(name: string): Promise<Uint8Array<ArrayBuffer>> {
+  const url = new URL(`../../wasm/${name}.wasm`, import.meta.url);
+  if (isNode) {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      const b = await readFile(url);
+      return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    } catch (e) {
+      throw new Error(`wasm backend: cannot read ${url.pathname} (${(e as Error).message}); build the kernels with \`npm run build:wasm\``);
+    }
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`wasm backend: fetching ${url} gave HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Compiles the relaxed-SIMD build where the runtime validates it, else the plain-SIMD one. */
+async function loadKernelModule(noRelaxed: boolean): Promise<LoadedModule> {
+  if (typeof WebAssembly === 'undefined') throw new Error('wasm backend: this runtime has no WebAssembly; use createBackend({ kind: "reference" })');
+  if (isNode) {
+    // Node 20 ships relaxed SIMD behind a flag; it must be set before the module is compiled.
+    const v8 = await import('node:v8');
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  }
+  const simd = await wasmBytes('kernels-simd');
+  if (!WebAssembly.validate(simd)) {
+    throw new Error('wasm backend: this runtime does not support WebAssembly 128-bit SIMD (and threads/shared memory), ' +
+      'which the kernels need; use Node >= 20 or a current browser, or createBackend({ kind: "reference" })');
+  }
+  if (!noRelaxed) {
+    const relaxed = await wasmBytes('kernels-relaxed');
+    if (WebAssembly.validate(relaxed)) return { module: await WebAssembly.compile(relaxed), relaxed: true };
+  }
+  return { module: await WebAssembly.compile(simd), relaxed: false };
+}
+
+type Exports = Record<string, unknown> & {
+  initF16Table(ptr: number): void;
+  first_non_finite(ptr: number, n: number): number;
+  relaxedSimd(): number;
+};
+
+class Heap {
+  top: number;
+  readonly buffers = new Set<ArrayBufferLike>();
+  constructor(readonly index: number, readonly memory: WebAssembly.Memory, readonly exports: Exports, start: number) {
+    this.top = start;
+    this.buffers.add(memory.buffer);
+  }
+  get bytes(): number { return this.memory.buffer.byteLength; }
+}
+
+/** What a kernel argument resolves to: its heap and byte offset. */
+interface Ptr { heap: Heap; off: number }
+
+class WasmBackend implements Backend {
+  readonly name: string;
+  readonly threads: number;
+  private readonly heaps: Heap[] = [];
+  private readonly heapOfBuffer = new Map<ArrayBufferLike, Heap>();
+  private checkFinite = false;
+  private readonly heapStart: number;
+
+  private readonly maxHeapBytes: number;
+
+  constructor(private readonly loaded: LoadedModule, private readonly pool: KernelPool, heapBytesLimit?: number) {
+    this.threads = pool.threads;
+    this.maxHeapBytes = heapBytesLimit ?? MAX_HEAP_BYTES;
+    this.name = `wasm-${loaded.relaxed ? 'relaxed-simd' : 'simd'}x${this.threads}`;
+    this.heapStart = Math.ceil((SCRATCH_BASE + this.threads * SCRATCH_PER_THREAD) / PAGE) * PAGE;
+  }
+
+  /** True when the kernels use relaxed-SIMD fused multiply-add. */
+  get relaxedSimd(): boolean { return this.loaded.relaxed; }
+
+  /** Bytes of WebAssembly memory reserved so far over all heaps (for memory-bound tests). */
+  get memoryBytes(): number { return this.heaps.reduce((s, h) => s + h.bytes, 0); }
+
+  private newHeap(): Heap {
+    const pages = Math.ceil((this.heapStart + SLACK) / PAGE);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+    const instance = new WebAssembly.Instance(this.loaded.module, { env: { memory } });
+    const exports = instance.exports as Exports;
+    exports.initF16Table(F16_TABLE);
+    const heap = new Heap(this.heaps.length, memory, exports, this.heapStart);
+    this.heaps.push(heap);
+    this.heapOfBuffer.set(memory.buffer, heap);
+    this.pool.addHeap(heap.index, this.loaded.module, memory, exports, F16_TABLE);
+    return heap;
+  }
+
+  createArena(bytes: number, label = 'arena'): Arena {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`createArena(${label}): invalid size ${bytes}`);
+    const need = Math.ceil(bytes / 64) * 64;
+    if (this.heapStart + need + SLACK > this.maxHeapBytes) {
+      throw new Error(`createArena(${label}): ${bytes} bytes do not fit one WebAssembly memory ` +
+        `(${this.maxHeapBytes} bytes, ${this.maxHeapBytes - this.heapStart - SLACK} usable); split it into several arenas`);
+    }
+    let heap = this.heaps[this.heaps.length - 1];
+    if (!heap || heap.top + need + SLACK > this.maxHeapBytes) heap = this.newHeap();
+    const end = heap.top + need + SLACK;
+    if (end > heap.bytes) {
+      try {
+        heap.memory.grow(Math.ceil((end - heap.bytes) / PAGE));
+      } catch (e) {
+        throw new Error(`createArena(${label}): growing WebAssembly memory ${heap.index} to ${end} bytes failed ` +
+          `(${(e as Error).message}); the machine may be out of memory`);
+      }
+    }
+    // A grown shared memory hands out a new (longer) SharedArrayBuffer; older views stay valid.
+    const buffer = heap.memory.buffer;
+    heap.buffers.add(buffer);
+    this.heapOfBuffer.set(buffer, heap);
+    const arena = new BumpArena(buffer, heap.top, bytes, label);
+    heap.top += need;
+    return arena;
+  }
+
+  setCheckFinite(on: boolean): void { this.checkFinite = on; }
+
+  dispose(): void { this.pool.dispose(); }
+
+  // ------------------------------------------------------------------ plumbing
+
+  /** Resolves the arrays of one call to byte offsets, checking they live in one heap. */
+  private ptrs(op: string, arrays: Record<string, ArrayBufferView | null>): Record<string, number> & { heap: number } {
+    let first: { name: string; heap: Heap } | null = null;
+    const out: Record<string, number> = {};
+    for (const [name, a] of Object.entries(arrays)) {
+      if (a === null) { out[name] = 0; continue; }
+      const heap = this.heapOfBuffer.get(a.buffer);
+      if (!heap) {
+        throw new Error(`${op}: ${name} is not in this backend's memory (a plain ${a.constructor.name}?); ` +
+          'allocate kernel arrays with backend.createArena(...)');
+      }
+      if (first && first.heap !== heap) {
+        throw new Error(`${op}: ${name} lives in WebAssembly memory ${heap.index} but ${first.name} in memory ${first.heap.index}; ` +
+          'all arrays of one call must come from arenas of the same memory (copy activations across)');
+      }
+      first ??= { name, heap };
+      out[name] = a.byteOffset;
+    }
+    if (!first) throw new Error(`${op}: no arrays given`);
+    return Object.assign(out, { heap: first.heap.index });
+  }
+
+  private run(heap: number, kernel: KernelName, args: number[]): void {
+    this.pool.run(heap, K[kernel], args);
+  }
+
+  private scratch(): number[] { return [SCRATCH_BASE, SCRATCH_PER_THREAD]; }
+
+  /** The optional NaN/Inf probe on a kernel's output. */
+  private finite(op: string, what: string, heap: number, x: ArrayBufferView | null, n: number, shape: string): void {
+    if (!this.checkFinite || x === null || n === 0) return;
+    const i = this.heaps[heap].exports.first_non_finite(x.byteOffset, n);
+    if (i >= 0) {
+      const v = (x as Float32Array)[i];
+      throw new Error(`${op}: ${what} ${shape} holds ${v} at flat index ${i} (non-finite value produced; ` +
+        'check the learning rate, the inputs, or the previous op)');
+    }
+  }
+
+  // ------------------------------------------------------------------ matmul
+
+  matmulForward(out: F32, inp: F32, weight: F32, N: number, C: number, OC: number): void {
+    const op = 'matmulForward';
+    checkDims(op, { N, C, OC });
+    checkLength(op, 'out', out, N * OC, `[N, OC] = [${N}, ${OC}]`);
+    checkLength(op, 'inp', inp, N * C, `[N, C] = [${N}, ${C}]`);
+    checkLength(op, 'weight', weight, OC * C, `[OC, C] = [${OC}, ${C}]`);
+    const p = this.ptrs(op, { out, inp, weight });
+    if (N <= MATVEC_MAX_N) this.run(p.heap, 'matvec_f32', [p.out, p.inp, p.weight, N, C, OC]);
+    else this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, B_NT_F32, C, N, OC, C, 0, ...this.scratch()]);
+    this.finite(op, 'out', p.heap, out, N * OC, `[${N}, ${OC}]`);
+  }
+
+  matmulBackward(dinp: F32 | null, dweight: F32 | null, dout: F32, inp: F32, weight: F32, N: number, C: number, OC: number): void {
+    const op = 'matmulBackward';
+    checkDims(op, { N, C, OC });
+    checkLength(op, 'dinp', dinp, N * C, `[N, C] = [${N}, ${C}]`);
+    checkLength(op, 'dweight', dweight, OC * C, `[OC, C] = [${OC}, ${C}]`);
+    checkLength(op, 'dout', dout, N * OC, `[N, OC] = [${N}, ${OC}]`);
+    checkLength(op, 'inp', inp, N * C, `[N, C] = [${N}, ${C}]`);
+    checkLength(op, 'weight', weight, OC * C, `[OC, C] = [${OC}, ${C}]`);
+    const p = this.ptrs(op, { dinp, dweight, dout, inp, weight });
+    // dinp[N,C] += dout[N,OC] · W[OC,C]
+    if (dinp) this.run(p.heap, 'gemm', [p.dinp, C, p.dout, OC, 1, p.weight, B_NN, C, N, C, OC, 1, ...this.scratch()]);
+    // dW[OC,C] += dout^T[OC,N] · inp[N,C]   (A read transposed: A[o,n] = dout[n*OC + o])
+    if (dweight) this.run(p.heap, 'gemm', [p.dweight, C, p.dout, 1, OC, p.inp, B_NN, C, OC, C, N, 1, ...this.scratch()]);
+    this.finite(op, 'dinp', p.heap, dinp, N * C, `[${N}, ${C}]`);
+    this.finite(op, 'dweight', p.heap, dweight, OC * C, `[${OC}, ${C}]`);
+  }
+
+  matmulWeight(out: F32, inp: F32, weight: Weight, N: number): void {
+    const op = `matmulWeight(${weight.type})`;
+    const OC = weight.rows, C = weight.cols;
+    checkDims(op, { N, C, OC });
+    checkLength(op, 'out', out, N * OC, `[N, OC] = [${N}, ${OC}]`);
+    checkLength(op, 'inp', inp, N * C, `[N, C] = [${N}, ${C}]`);
+    const spec = {
+      f32: { ctor: Float32Array, n: OC * C, kind: B_NT_F32, mv: 'matvec_f32' },
+      f16: { ctor: Uint16Array, n: OC * C, kind: B_NT_F16, mv: 'matvec_f16' },
+      q8_0: { ctor: Uint8Array, n: (OC * C / 32) * 34, kind: B_NT_Q8_0, mv: 'matvec_q8_0' },
+      q4_0: { ctor: Uint8Array, n: (OC * C / 32) * 18, kind: B_NT_Q4_0, mv: 'matvec_q4_0' },
+    }[weight.type] as { ctor: Function; n: number; kind: number; mv: KernelName } | undefined;
+    if (!spec) throw new Error(`${op}: unknown weight type '${weight.type}' (expected f32, f16, q8_0 or q4_0)`);
+    if ((weight.type === 'q8_0' || weight.type === 'q4_0') && C % 32 !== 0) {
+      throw new Error(`${op}: cols = ${C} must be a multiple of 32 (the GGUF block size)`);
+    }
+    if (!(weight.data instanceof spec.ctor)) {
+      throw new Error(`${op}: weight data is a ${weight.data.constructor.name}, type ${weight.type} needs a ${spec.ctor.name}`);
+    }
+    checkLength(op, 'weight data', weight.data, spec.n, `[${OC}, ${C}] ${weight.type}`);
+    const p = this.ptrs(op, { out, inp, weight: weight.data });
+    if (N <= MATVEC_MAX_N) {
+      if (weight.type === 'q8_0' || weight.type === 'q4_0') {
+        if (N * C * 2 + N * (C / 32) * 4 > SCRATCH_PER_THREAD) throw new Error(`${op}: cols = ${C} exceeds the kernel scratch`);
+        this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC, ...this.scratch()]);
+      } else {
+        this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC]);
+      }
+    } else {
+      this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, spec.kind, C, N, OC, C, 0, ...this.scratch()]);
+    }
+    this.finite(op, 'out', p.heap, out, N * OC, `[${N}, ${OC}]`);
+  }
+
+  // ------------------------------------------------------------------ RMSNorm
+
+  rmsnormForward(out: F32, rstd: F32, inp: F32, weight: F32, N: number, C: number, eps: number): void {
+    const op = 'rmsnormForward';
+    checkDims(op, { N, C });
+    checkLength(op, 'out', out, N * C, `[N, C] = [${N}, ${C}]`);
+    checkLength(op, 'rstd', rstd, N, `[N] = [${N}]`);
+    checkLength(op, 'inp', inp, N * C, `[N, C] = [${N}, ${C}]`);
+    checkLength(op, 'weight', weight, C, `[C] = [${C}]`);
+    const p = this.ptrs(op, { out, rstd, inp, weight });
+    this.run(p.heap, 'rmsnorm_forward', [p.out, p.rstd, p.inp, p.weight, N, C, eps]);
+    this.finite(op, 'out', p.heap, out, N * C, `[${N}, ${C}]`);
+  }
+
+  rmsnormBackward(dinp: F32, dweight: F32, dout: F32, inp: F32, weight: F32, rstd: F32, N: number, C: number): void {
+    const op = 'rmsnormBackward';
+    checkDims(op, { N, C });
+    for (const [k, a] of [['dinp', dinp], ['dout', dout], ['inp', inp]] as const) checkLength(op, k, a, N * C, `[N, C] = [${N}, ${C}]`);
+    checkLength(op, 'dweight', dweight, C, `[C] = [${C}]`);
+    checkLength(op, 'weight', weight, C, `[C] = [${C}]`);
+    checkLength(op, 'rstd', rstd, N, `[N] = [${N}]`);
+    const p = this.ptrs(op, { dinp, dweight, dout, inp, weight, rstd });
+    this.run(p.heap, 'rmsnorm_backward', [p.dinp, p.dweight, p.dout, p.inp, p.weight, p.rstd, N, C]);
+    this.finite(op, 'dinp', p.heap, dinp, N * C, `[${N}, ${C}]`);
+    this.finite(op, 'dweight', p.heap, dweight, C, `[${C}]`);
+  }
+
+  // ------------------------------------------------------------------ RoPE
+
+  private ropeChecks(op: string, a: F32, b: F32, cos: F32, sin: F32, B: number, T: number, nHeads: number, headDim: number, pos0: number): void {
+    checkDims(op, { B, T, nHeads, headDim, pos0 });
+    if (headDim % 2 !== 0) throw new Error(`${op}: headDim = ${headDim} must be even (RoPE rotates pairs)`);
+    const n = B * T * nHeads * headDim;
+    const shape = `[B, T, nHeads, headDim] = [${B}, ${T}, ${nHeads}, ${headDim}]`;
+    checkLength(op, 'out', a, n, shape);
+    checkLength(op, 'inp', b, n, shape);
+    const tab = (pos0 + T) * (headDim / 2);
+    checkLength(op, 'cos', cos, tab, `[pos0 + T, headDim/2] = [${pos0 + T}, ${headDim / 2}] (table too short for these positions)`);
+    checkLength(op, 'sin', sin, tab, `[pos0 + T, headDim/2] = [${pos0 + T}, ${headDim / 2}] (table too short for these positions)`);
+  }
+
+  ropeForward(out: F32, inp: F32, cos: F32, sin: F32, B: number, T: number, nHeads: number, headDim: number, pos0: number): void {
+    const op = 'ropeForward';
+    this.ropeChecks(op, out, inp, cos, sin, B, T, nHeads, headDim, pos0);
+    const p = this.ptrs(op, { out, inp, cos, sin });
+    this.run(p.heap, 'rope_forward', [p.out, p.inp, p.cos, p.sin, B, T, nHeads, headDim, pos0]);
+    this.finite(op, 'out', p.heap, out, B * T * nHeads * headDim, `[${B}, ${T}, ${nHeads}, ${headDim}]`);
+  }
+
+  ropeBackward(dinp: F32, dout: F32, cos: F32, sin: F32, B: number, T: number, nHeads: number, headDim: number, pos0: number): void {
+    const op = 'ropeBackward';
+    this.ropeChecks(op, dinp, dout, cos, sin, B, T, nHeads, headDim, pos0);
+    const p = this.ptrs(op, { dinp, dout, cos, sin });
+    this.run(p.heap, 'rope_backward', [p.dinp, p.dout, p.cos, p.sin, B, T, nHeads, headDim, pos0]);
+    this.finite(op, 'dinp', p.heap, dinp, B * T * nHeads * headDim, `[${B}, ${T}, ${nHeads}, ${headDim}]`);
+  }
+
+  // ------------------------------------------------------------------ SwiGLU
+
+  swigluForward(out: F32, a: F32, b: F32, n: number): void {
+    const op = 'swigluForward';
+    checkDims(op, { n });
+    for (const [k, x] of [['out', out], ['a', a], ['b', b]] as const) checkLength(op, k, x, n, `[${n}]`);
+    const p = this.ptrs(op, { out, a, b });
+    this.run(p.heap, 'swiglu_forward', [p.out, p.a, p.b, n]);
+    this.finite(op, 'out', p.heap, out, n, `[${n}]`);
+  }
+
+  swigluBackward(da: F32, db: F32, dout: F32, a: F32, b: F32, n: number): void {
+    const op = 'swigluBackward';
+    checkDims(op, { n });
+    for (const [k, x] of [['da', da], ['db', db], ['dout', dout], ['a', a], ['b', b]] as const) checkLength(op, k, x, n, `[${n}]`);
+    const p = this.ptrs(op, { da, db, dout, a, b });
+    this.run(p.heap, 'swiglu_backward', [p.da, p.db, p.dout, p.a, p.b, n]);
+    this.finite(op, 'da', p.heap, da, n, `[${n}]`);
+    this.finite(op, 'db', p.heap, db, n, `[${n}]`);
+  }
+
+  // ------------------------------------------------------------------ embedding
+
+  embeddingForward(out: F32, tokens: Int32Array, table: F32, N: number, C: number, V: number): void {
+    const op = 'embeddingForward';
+    checkDims(op, { N, C, V });
+    checkLength(op, 'out', out, N * C, `[N, C] = [${N}, ${C}]`);
+    checkLength(op, 'tokens', tokens, N, `[N] = [${N}]`);
+    checkLength(op, 'table', table, V * C, `[V, C] = [${V}, ${C}]`);
+    checkTokens(op, 'tokens', tokens, N, 0, V);
+    const p = this.ptrs(op, { out, tokens, table });
+    this.run(p.heap, 'embedding_forward', [p.out, p.tokens, p.table, N, C]);
+  }
+
+  embeddingBackward(dtable: F32, dout: F32, tokens: Int32Array, N: number, C: number): void {
+    const op = 'embeddingBackward';
+    checkDims(op, { N, C });
+    checkLength(op, 'dout', dout, N * C, `[N, C] = [${N}, ${C}]`);
+    checkLength(op, 'tokens', tokens, N, `[N] = [${N}]`);
+    const V = C > 0 ? Math.floor(dtable.length / C) : 0;
+    checkTokens(op, 'tokens', tokens, N, 0, V);
+    const p = this.ptrs(op, { dtable, dout, tokens });
+    this.run(p.heap, 'embedding_backward', [p.dtable, p.dout, p.tokens, N, C]);
+    this.finite(op, 'dtable', p.heap, dtable, V * C, `[${V}, ${C}]`);
+  }
+
+  // ------------------------------------------------------------------ residual stream
+
+  add(out: F32, a: F32, b: F32, n: number): void {
+    const op = 'add';
+    checkDims(op, { n });
+    for (const [k, x] of [['out', out], ['a', a], ['b', b]] as const) checkLength(op, k, x, n, `[${n}]`);
+    const p = this.ptrs(op, { out, a, b });
+    this.run(p.heap, 'add', [p.out, p.a, p.b, n]);
+    this.finite(op, 'out', p.heap, out, n, `[${n}]`);
+  }
+
+  accumulate(dst: F32, src: F32, n: number): void {
+    const op = 'accumulate';
+    checkDims(op, { n });
+    checkLength(op, 'dst', dst, n, `[${n}]`);
+    checkLength(op, 'src', src, n, `[${n}]`);
+    const p = this.ptrs(op, { dst, src });
+    this.run(p.heap, 'accumulate', [p.dst, p.src, n]);
+    this.finite(op, 'dst', p.heap, dst, n, `[${n}]`);
+  }
+
+  // ------------------------------------------------------------------ attention
+
+  private attentionScratchCheck(op: string, headDim: number): void {
+    if ((64 + 2 * headDim + 8) * 4 > SCRATCH_PER_THREAD) throw new Error(`${op}: headDim = ${headDim} exceeds the kernel scratch`);
+  }
+
+  attentionForward(out: F32, lse: F32, q: F32, k: F32, v: F32, B: number, T: number, nHeads: number, nKvHeads: number, headDim: number): void {
+    const op = 'attentionForward';
+    checkDims(op, { B, T, nHeads, nKvHeads, headDim });
+    checkHeads(op, nHeads, nKvHeads, headDim);
+    this.attentionScratchCheck(op, headDim);
+    const nq = B * T * nHeads * headDim, nkv = B * T * nKvHeads * headDim;
+    const qs = `[B, T, nHeads, headDim] = [${B}, ${T}, ${nHeads}, ${headDim}]`, kvs = `[B, T, nKvHeads, headDim] = [${B}, ${T}, ${nKvHeads}, ${headDim}]`;
+    checkLength(op, 'out', out, nq, qs);
+    checkLength(op, 'lse', lse, B * nHeads * T, `[B, nHeads, T] = [${B}, ${nHeads}, ${T}]`);
+    checkLength(op, 'q', q, nq, qs);
+    checkLength(op, 'k', k, nkv, kvs);
+    checkLength(op, 'v', v, nkv, kvs);
+    const p = this.ptrs(op, { out, lse, q, k, v });
+    this.run(p.heap, 'attention_forward', [p.out, p.lse, p.q, p.k, p.v, B, T, nHeads, nKvHeads, headDim, ...this.scratch()]);
+    this.finite(op, 'out', p.heap, out, nq, qs);
+  }
+
+  attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
+    B: number, T: number, nHeads: number, nKvHeads: number, headDim: number): void {
+    const op = 'attentionBackward';
+    checkDims(op, { B, T, nHeads, nKvHeads, headDim });
+    checkHeads(op, nHeads, nKvHeads, headDim);
+    this.attentionScratchCheck(op, headDim);
+    const nq = B * T * nHeads * headDim, nkv = B * T * nKvHeads * headDim;
+    const qs = `[B, T, nHeads, headDim] = [${B}, ${T}, ${nHeads}, ${headDim}]`, kvs = `[B, T, nKvHeads, headDim] = [${B}, ${T}, ${nKvHeads}, ${headDim}]`;
+    for (const [n, a] of [['dq', dq], ['dout', dout], ['q', q], ['out', out]] as const) checkLength(op, n, a, nq, qs);
+    for (const [n, a] of [['dk', dk], ['dv', dv], ['k', k], ['v', v]] as const) checkLength(op, n, a, nkv, kvs);
+    checkLength(op, 'lse', lse, B * nHeads * T, `[B, nHeads, T] = [${B}, ${nHeads}, ${T}]`);
+    const p = this.ptrs(op, { dq, dk, dv, dout, q, k, v, out, lse });
+    this.run(p.heap, 'attention_backward', [p.dq, p.dk, p.dv, p.dout, p.q, p.k, p.v, p.out, p.lse, B, T, nHeads, nKvHeads, headDim, ...this.scratch()]);
+    this.finite(op, 'dq', p.heap, dq, nq, qs);
+    this.finite(op, 'dk', p.heap, dk, nkv, kvs);
+    this.finite(op, 'dv', p.heap, dv, nkv, kvs);
+  }
+
+  attentionCached(out: F32, q: F32, kCache: F32, vCache: F32, T: number, pos0: number, nHeads: number, nKvHeads: number, headDim: number): void {
+    const op = 'attentionCached';
+    checkDims(op, { T, pos0, nHeads, nKvHeads, headDim });
+    checkHeads(op, nHeads, nKvHeads, headDim);
+    this.attentionScratchCheck(op, headDim);
+    const nq = T * nHeads * headDim;
+    const qs = `[T, nHeads, headDim] = [${T}, ${nHeads}, ${headDim}]`;
+    checkLength(op, 'out', out, nq, qs);
+    checkLength(op, 'q', q, nq, qs);
+    const kvs = `[pos0 + T, nKvHeads, headDim] = [${pos0 + T}, ${nKvHeads}, ${headDim}] (cache shorter than the positions attended)`;
+    checkLength(op, 'kCache', kCache, (pos0 + T) * nKvHeads * headDim, kvs);
+    checkLength(op, 'vCache', vCache, (pos0 + T) * nKvHeads * headDim, kvs);
+    const p = this.ptrs(op, { out, q, kCache, vCache });
+    this.run(p.heap, 'attention_cached', [p.out, p.q, p.kCache, p.vCache, T, pos0, nHeads, nKvHeads, headDim, ...this.scratch()]);
+    this.finite(op, 'out', p.heap, out, nq, qs);
+  }
+
+  // ------------------------------------------------------------------ cross-entropy
+
+  private ceChecks(op: string, x: F32, weight: F32, targets: Int32Array, lse: F32, N: number, C: number, V: number): void {
+    checkDims(op, { N, C, V });
+    checkLength(op, 'x', x, N * C, `[N, C] = [${N}, ${C}]`);
+    checkLength(op, 'weight', weight, V * C, `[V, C] = [${V}, ${C}]`);
+    checkLength(op, 'targets', targets, N, `[N] = [${N}]`);
+    checkLength(op, 'lse', lse, N, `[N] = [${N}]`);
+    checkTokens(op, 'targets', targets, N, -1, V);
+  }
+
+  crossEntropyForward(losses: F32, lse: F32, x: F32, weight: F32, targets: Int32Array, N: number, C: number, V: number): void {
+    const op = 'crossEntropyForward';
+    this.ceChecks(op, x, weight, targets, lse, N, C, V);
+    checkLength(op, 'losses', losses, N, `[N] = [${N}]`);
+    if (V === 0 && N > 0) throw new Error(`${op}: V = 0 (empty vocabulary)`);
+    const p = this.ptrs(op, { losses, lse, x, weight, targets });
+    this.run(p.heap, 'cross_entropy_forward', [p.losses, p.lse, p.x, p.weight, p.targets, N, C, V, ...this.scratch()]);
+    this.finite(op, 'losses', p.heap, losses, N, `[${N}]`);
+  }
+
+  crossEntropyBackward(dx: F32, dweight: F32, dlosses: F32, x: F32, weight: F32, targets: Int32Array, lse: F32,
+    N: number, C: number, V: number): void {
+    const op = 'crossEntropyBackward';
+    this.ceChecks(op, x, weight, targets, lse, N, C, V);
+    checkLength(op, 'dx', dx, N * C, `[N, C] = [${N}, ${C}]`);
+    checkLength(op, 'dweight', dweight, V * C, `[V, C] = [${V}, ${C}]`);
+    checkLength(op, 'dlosses', dlosses, N, `[N] = [${N}]`);
+    const p = this.ptrs(op, { dx, dweight, dlosses, x, weight, targets, lse });
+    this.run(p.heap, 'cross_entropy_backward', [p.dx, p.dweight, p.dlosses, p.x, p.weight, p.targets, p.lse, N, C, V, ...this.scratch()]);
+    this.finite(op, 'dx', p.heap, dx, N * C, `[${N}, ${C}]`);
+    this.finite(op, 'dweight', p.heap, dweight, V * C, `[${V}, ${C}]`);
+  }
+
+  // ------------------------------------------------------------------ optimizer
+
+  adamw(param: F32, grad: F32, m: F32, v: F32, n: number, a: AdamWParams): void {
+    const op = 'adamw';
+    checkDims(op, { n });
+    for (const [k, x] of [['param', param], ['grad', grad], ['m', m], ['v', v]] as const) checkLength(op, k, x, n, `[${n}]`);
+    if (!Number.isInteger(a.step) || a.step < 1) throw new Error(`${op}: step ${a.step} must be a positive integer (1-based)`);
+    const decay = 1 - a.lr * a.weightDecay;
+    const stepSize = a.lr / (1 - Math.pow(a.beta1, a.step));
+    const bc2Sqrt = Math.sqrt(1 - Math.pow(a.beta2, a.step));
+    const p = this.ptrs(op, { param, grad, m, v });
+    this.run(p.heap, 'adamw', [p.param, p.grad, p.m, p.v, n, a.beta1, a.beta2, a.eps, decay, stepSize, bc2Sqrt, a.gradScale]);
+    this.finite(op, 'param', p.heap, param, n, `[${n}]`);
+  }
+
+  sumSquares(x: F32, n: number): number {
+    const op = 'sumSquares';
+    checkDims(op, { n });
+    checkLength(op, 'x', x, n, `[${n}]`);
+    if (n === 0) return 0;
+    const p = this.ptrs(op, { x });
+    const blocks = Math.ceil(n / SUMSQ_BLOCK);
+    if (blocks * 8 > this.threads * SCRATCH_PER_THREAD) throw new Error(`${op}: n = ${n} exceeds the kernel scratch`);
+    this.run(p.heap, 'sum_squares', [p.x, n, SCRATCH_BASE]);
+    const partials = new Float64Array(this.heaps[p.heap].memory.buffer, SCRATCH_BASE, blocks);
+    let s = 0;
+    for (let b = 0; b < blocks; b++) s += partials[b]; // fixed block order: independent of the thread count
+    return s;
+  }
+}
+
+/** Loads the kernels, starts the pool and returns the WebAssembly backend. */
+export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<Backend & { readonly relaxedSimd: boolean; readonly memoryBytes: number }> {
+  let threads = opts.threads;
+  if (threads === undefined) {
+    const os = isNode ? await import('node:os') : null;
+    threads = os ? os.availableParallelism() : (globalThis.navigator?.hardwareConcurrency ?? 1);
+  }
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new Error(`wasm backend: threads must be an integer in [1, 256], got ${threads}`);
+  const limit = opts.heapBytesLimit;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit % PAGE !== 0 || limit <= 0 || limit > MAX_HEAP_BYTES)) {
+    throw new Error(`wasm backend: heapBytesLimit = ${limit} must be a positive multiple of ${PAGE} up to ${MAX_HEAP_BYTES}`);
+  }
+  const loaded = await loadKernelModule(opts.noRelaxedSimd ?? false);
+  const names = [...KERNELS];
+  const pool = await KernelPool.create({ threads, kernelNames: names, spinIterations: opts.spinIterations });
+  return new WasmBackend(loaded, pool, limit);
+}

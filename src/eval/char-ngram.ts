@@ -1,11 +1,13 @@
 /**
  * A deterministic character n-gram language model used as the harness's test double (and as a
- * baseline). It is a real model: counts from a training text plus the request's own context
- * (a cache model, so it can copy patterns from few-shot prompts), interpolated across orders with
- * a Dirichlet prior down to a uniform distribution over UTF-16 code units:
+ * baseline). It is a real sequential model: counts from a training text plus the counts of the
+ * text seen so far in the request (an adaptive "cache" model, so it copies patterns from
+ * few-shot prompts), interpolated across orders with a Dirichlet prior down to a uniform
+ * distribution over UTF-16 code units:
  *   P_k(c | h_k) = (count(h_k c) + beta * P_{k-1}(c | h_{k-1})) / (count(h_k) + beta),  P_{-1} = 1/65536.
- * One character is one token; greedy generation takes the argmax, sampling draws from P with a
- * temperature and a seeded generator.
+ * One UTF-16 code unit is one token, so P(text) factorizes position by position and an
+ * OpenAI-style server can echo the same per-token log-probabilities (test/eval's fake server).
+ * Greedy generation takes the argmax; sampling draws with a temperature and a seeded generator.
  */
 import type { EvalModel, GenerateRequest, LoglikelihoodRequest, LoglikelihoodResult } from './model.js';
 import { cutAtStops, splitAtBoundary } from './model.js';
@@ -22,15 +24,17 @@ class Counts {
     this.totals = Array.from({ length: order }, () => new Map());
   }
   add(text: string): void {
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i];
-      for (let k = 0; k < this.order && k <= i; k++) {
-        const h = text.slice(i - k, i);
-        let m = this.tables[k].get(h);
-        if (!m) { m = new Map(); this.tables[k].set(h, m); }
-        m.set(c, (m.get(c) ?? 0) + 1);
-        this.totals[k].set(h, (this.totals[k].get(h) ?? 0) + 1);
-      }
+    for (let i = 0; i < text.length; i++) this.addAt(text, i);
+  }
+  /** Counts the character at position i after each of its histories. */
+  addAt(text: string, i: number): void {
+    const c = text[i];
+    for (let k = 0; k < this.order && k <= i; k++) {
+      const h = text.slice(i - k, i);
+      let m = this.tables[k].get(h);
+      if (!m) { m = new Map(); this.tables[k].set(h, m); }
+      m.set(c, (m.get(c) ?? 0) + 1);
+      this.totals[k].set(h, (this.totals[k].get(h) ?? 0) + 1);
     }
   }
 }
@@ -78,28 +82,34 @@ export class CharNgramModel implements EvalModel {
     return best;
   }
 
-  private cacheOf(context: string): Counts {
+  /**
+   * Per-position log-probabilities of text[from..] (each given everything before it, the cache
+   * holding the text before the position) and whether each character was the argmax.
+   */
+  tokenLogprobs(text: string, from = 0): { logprobs: number[]; greedy: boolean[]; top: string[]; topLogprobs: number[] } {
     const extra = new Counts(this.order);
-    extra.add(context);
-    return extra;
+    const logprobs: number[] = [];
+    const greedy: boolean[] = [];
+    const top: string[] = [];
+    const topLogprobs: number[] = [];
+    for (let i = 0; i < text.length; i++) {
+      if (i >= from) {
+        const history = text.slice(Math.max(0, i - this.order), i);
+        const best = this.argmax(history, extra);
+        logprobs.push(Math.log(this.prob(history, text[i], extra)));
+        greedy.push(best === text[i]);
+        top.push(best);
+        topLogprobs.push(Math.log(this.prob(history, best, extra)));
+      }
+      extra.addAt(text, i);
+    }
+    return { logprobs, greedy, top, topLogprobs };
   }
 
   scoreOne(req: LoglikelihoodRequest): LoglikelihoodResult {
     const { context, continuation } = splitAtBoundary(req.context, req.continuation);
-    const extra = this.cacheOf(context);
-    let logprob = 0;
-    let greedy = true;
-    let history = context;
-    for (const c of continuation) {
-      // Iterate by UTF-16 code unit so one "token" is one code unit, matching ALPHABET.
-      for (let j = 0; j < c.length; j++) {
-        const u = c[j];
-        logprob += Math.log(this.prob(history, u, extra));
-        if (greedy && this.argmax(history, extra) !== u) greedy = false;
-        history += u;
-      }
-    }
-    return { logprob, greedy };
+    const r = this.tokenLogprobs(context + continuation, context.length);
+    return { logprob: r.logprobs.reduce((a, b) => a + b, 0), greedy: r.greedy.every((g) => g) };
   }
 
   async loglikelihood(reqs: readonly LoglikelihoodRequest[]): Promise<LoglikelihoodResult[]> {
@@ -107,16 +117,18 @@ export class CharNgramModel implements EvalModel {
   }
 
   generateOne(req: GenerateRequest): string {
-    const extra = this.cacheOf(req.prompt);
+    const extra = new Counts(this.order);
+    extra.add(req.prompt);
     const temperature = req.temperature ?? 0;
     const rng = new Rng(req.seed ?? 0);
-    let history = req.prompt;
+    let text = req.prompt;
     let out = '';
     for (let t = 0; t < req.maxTokens; t++) {
+      const history = text.slice(Math.max(0, text.length - this.order));
       let next: string;
       if (temperature <= 0) next = this.argmax(history, extra);
       else {
-        // Sample among candidates (the uniform tail's mass over unseen chars is dropped; it is < 1/65536 each).
+        // Sample among candidates (the uniform tail over unseen characters, < 1/65536 each, is dropped).
         const cands = this.candidates(history, extra);
         const w = cands.map((c) => Math.pow(this.prob(history, c, extra), 1 / temperature));
         const total = w.reduce((a, b) => a + b, 0);
@@ -124,8 +136,9 @@ export class CharNgramModel implements EvalModel {
         next = cands[cands.length - 1] ?? '\u0000';
         for (let i = 0; i < cands.length; i++) { r -= w[i]; if (r < 0) { next = cands[i]; break; } }
       }
+      text += next;
+      extra.addAt(text, text.length - 1);
       out += next;
-      history += next;
       if (req.until.some((s) => s !== '' && out.includes(s))) break;
     }
     return cutAtStops(out, req.until);

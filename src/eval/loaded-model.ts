@@ -53,6 +53,12 @@ export class LoadedModelAdapter implements EvalModel {
     this.share = opts.shareContext ?? true;
   }
 
+  /** The sequence capacity: a loaded model may hold fewer positions than its config allows. */
+  private contextLength(): number {
+    const n = (this.model as { contextLength?: number }).contextLength;
+    return typeof n === 'number' && n > 0 ? n : this.model.config.maxSeqLen;
+  }
+
   /** Scores one continuation on a sequence whose cache holds the context and whose last row is `lastRow`. */
   private scoreOn(seq: Sequence, lastRow: Float32Array, cont: readonly number[]): LoglikelihoodResult {
     const vocab = lastRow.length;
@@ -73,7 +79,7 @@ export class LoadedModelAdapter implements EvalModel {
 
   async loglikelihood(reqs: readonly LoglikelihoodRequest[]): Promise<LoglikelihoodResult[]> {
     const out: LoglikelihoodResult[] = new Array(reqs.length);
-    const maxLen = this.model.config.maxSeqLen;
+    const maxLen = this.contextLength();
     const pairs = reqs.map((r) => {
       const p = tokenizePair(this.tok, r);
       // Too long for the context window: drop context tokens from the left (lm-evaluation-harness
@@ -115,8 +121,8 @@ export class LoadedModelAdapter implements EvalModel {
     for (const r of reqs) {
       let ids = this.tok.encode(r.prompt, { bos: true });
       // Leave room for the answer: keep the prompt's last (context - maxTokens) tokens.
-      const room = this.model.config.maxSeqLen - r.maxTokens;
-      if (room < 1) throw new Error(`maxTokens ${r.maxTokens} leaves no room for a prompt in a context of ${this.model.config.maxSeqLen}`);
+      const room = this.contextLength() - r.maxTokens;
+      if (room < 1) throw new Error(`maxTokens ${r.maxTokens} leaves no room for a prompt in a context of ${this.contextLength()}`);
       if (ids.length > room) ids = ids.slice(ids.length - room);
       const res = await this.model.generate(ids, {
         temperature: r.temperature ?? 0, maxTokens: r.maxTokens, stop: r.until.filter((s) => s !== ''), seed: r.seed, topK: 0, topP: 1,

@@ -85,13 +85,16 @@ function commandLine(o: Required<SandboxOptions>, hostProgram: string): string[]
   return [...args, ...drop, ...limits, o.python, '-I', '/tmp/program.py'];
 }
 
-let checked: Promise<void> | null = null;
+/** One trial run per (bwrap, python) pair and process. */
+const checked = new Map<string, Promise<void>>();
 
 /** Verifies once per process that bwrap works here; throws SandboxUnavailableError otherwise. */
 export function ensureSandbox(opts: SandboxOptions = {}): Promise<void> {
-  if (!checked) {
-    checked = (async () => {
-      const o = { ...DEFAULTS, ...opts };
+  const o = { ...DEFAULTS, ...opts };
+  const key = `${o.bwrap}\0${o.python}`;
+  let p = checked.get(key);
+  if (!p) {
+    p = (async () => {
       const v = spawnSync(o.bwrap, ['--version'], { encoding: 'utf8' });
       if (v.error || v.status !== 0) throw new SandboxUnavailableError(`'${o.bwrap}' is not installed or not runnable (${v.error?.message ?? v.stderr.trim()})`);
       const r = await runSandboxed('print(6*7)', { ...opts, wallMs: 15_000 }, true);
@@ -99,9 +102,10 @@ export function ensureSandbox(opts: SandboxOptions = {}): Promise<void> {
         throw new SandboxUnavailableError(`a trial run in bwrap failed (exit ${r.exitCode}, ${r.signal ?? 'no signal'}): ${r.stderr.trim().slice(0, 300)}`);
       }
     })();
-    checked.catch(() => { checked = null; });
+    checked.set(key, p);
+    p.catch(() => { checked.delete(key); });
   }
-  return checked;
+  return p;
 }
 
 /** Runs `program` (Python source) sandboxed; 'passed' = exit status 0. */

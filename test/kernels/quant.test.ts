@@ -2,6 +2,7 @@
 // property at every midpoint between consecutive halves, and whole-matrix round trips.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   f16ToF32, f32ToF16, quantizeQ8_0, dequantizeQ8_0, quantizeQ4_0, dequantizeQ4_0, quantizeF16, dequantizeF16,
   quantBytes, Q8_0_BLOCK_BYTES, Q4_0_BLOCK_BYTES,
@@ -114,4 +115,22 @@ test('bad input: rows not made of whole blocks, short buffers', () => {
   assert.throws(() => quantizeQ8_0(new Float32Array(40), 1, 40), /q8_0: a row of 40 values is not a whole number of 32-value blocks/);
   assert.throws(() => quantizeQ4_0(new Float32Array(32), 2, 32), /quantizeQ4_0: input holds 32 values, \[2, 32\] needs 64/);
   assert.throws(() => dequantizeQ4_0(new Uint8Array(17), 1, 32), /dequantizeQ4_0: 17 bytes, \[1, 32\] needs 18/);
+});
+
+test("bit-exact with llama.cpp's ggml (fixtures/model/ggml-quant.*, from its reference quantizers)", () => {
+  const dir = new URL('../../../fixtures/model/', import.meta.url);
+  const meta = JSON.parse(readFileSync(new URL('ggml-quant.json', dir), 'utf8')) as { rows: number; cols: number; sections: [string, number][] };
+  const raw = readFileSync(new URL('ggml-quant.bin', dir));
+  const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
+  const { rows, cols } = meta;
+  const n = rows * cols;
+  const [, , q8Len, q4Len] = meta.sections.map((s) => s[1]);
+  const x = new Float32Array(buf, 0, n);
+  const f16 = new Uint16Array(buf, n * 4, n);
+  const q8 = new Uint8Array(buf, n * 6, q8Len);
+  const q4 = new Uint8Array(buf, n * 6 + q8Len, q4Len);
+  const firstDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => { for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i; return -1; };
+  assert.equal(firstDiff(quantizeF16(x, rows, cols), f16), -1, 'f16 bits');
+  assert.equal(firstDiff(quantizeQ8_0(x, rows, cols), q8), -1, 'q8_0 bytes');
+  assert.equal(firstDiff(quantizeQ4_0(x, rows, cols), q4), -1, 'q4_0 bytes');
 });

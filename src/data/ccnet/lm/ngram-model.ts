@@ -1,0 +1,118 @@
+/**
+ * A back-off n-gram language model as stored in ARPA files, queried as KenLM queries it: log10
+ * probabilities, the sentence wrapped in <s> … </s>, unknown words mapped to <unk>, and for an
+ * n-gram not in the model the back-off weights of the longer contexts added to the probability of
+ * the shorter one:  log p(w | c1..ck) = log p*(c1..ck w)            if stored,
+ *                                     = bo(c1..ck) + log p(w | c2..ck) otherwise (bo = 0 if absent).
+ */
+
+export const BOS = '<s>';
+export const EOS = '</s>';
+export const UNK = '<unk>';
+
+export interface NgramEntry {
+  /** log10 probability of the last word given the others */
+  logProb: number;
+  /** log10 back-off weight when this n-gram is a context (0 if it never is) */
+  backoff: number;
+}
+
+/** Key of an n-gram of word ids: two UTF-16 units per id, so any vocabulary size fits. */
+export function ngramKey(ids: ArrayLike<number>, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(ids[i] & 0xffff, ids[i] >>> 16);
+  return s;
+}
+
+export class NgramModel {
+  readonly order: number;
+  readonly vocab = new Map<string, number>();
+  readonly words: string[] = [];
+  /** tables[n-1]: n-gram key → entry */
+  readonly tables: Map<string, NgramEntry>[];
+  private readonly unkId: number;
+  private ids = new Int32Array(256);
+
+  constructor(order: number) {
+    if (!Number.isInteger(order) || order < 1) throw new Error(`n-gram order must be a positive integer (got ${order})`);
+    this.order = order;
+    this.tables = Array.from({ length: order }, () => new Map());
+    this.unkId = this.wordId(UNK);
+    this.wordId(BOS);
+    this.wordId(EOS);
+  }
+
+  /** Id of a word, added to the vocabulary when new. */
+  wordId(w: string): number {
+    let id = this.vocab.get(w);
+    if (id === undefined) {
+      id = this.words.length;
+      this.vocab.set(w, id);
+      this.words.push(w);
+    }
+    return id;
+  }
+
+  set(words: readonly string[], entry: NgramEntry): void {
+    if (words.length < 1 || words.length > this.order) throw new Error(`n-gram "${words.join(' ')}" has order ${words.length}, model order is ${this.order}`);
+    const ids = words.map((w) => this.wordId(w));
+    this.tables[words.length - 1].set(ngramKey(ids, 0, ids.length), entry);
+  }
+
+  get(words: readonly string[]): NgramEntry | undefined {
+    const ids = words.map((w) => this.vocab.get(w) ?? -1);
+    if (ids.includes(-1) || words.length > this.order || words.length === 0) return undefined;
+    return this.tables[words.length - 1].get(ngramKey(ids, 0, ids.length));
+  }
+
+  /** Number of n-grams of each order. */
+  counts(): number[] {
+    return this.tables.map((t) => t.size);
+  }
+
+  /** log10 p(ids[pos] | ids[max(0,pos-order+1) .. pos-1]) with back-off. */
+  private wordLogProb(ids: Int32Array, pos: number): number {
+    const maxCtx = Math.min(this.order - 1, pos);
+    // Find the longest stored n-gram ending at pos.
+    let n = maxCtx + 1;
+    let entry: NgramEntry | undefined;
+    for (; n >= 1; n--) {
+      entry = this.tables[n - 1].get(ngramKey(ids, pos - n + 1, pos + 1));
+      if (entry) break;
+    }
+    if (!entry) throw new Error(`model has no unigram for "${this.words[ids[pos]]}" (an ARPA file must list <unk>)`);
+    let lp = entry.logProb;
+    // Add the back-off weights of the contexts longer than the matched one.
+    for (let m = n; m <= maxCtx; m++) {
+      const ctx = this.tables[m - 1].get(ngramKey(ids, pos - m, pos));
+      if (ctx) lp += ctx.backoff;
+    }
+    return lp;
+  }
+
+  /** log10 probability of a tokenized sentence with <s> and </s>, as KenLM `model.score(line)`. */
+  scoreTokens(tokens: readonly string[], bos = true, eos = true): number {
+    const n = tokens.length + (bos ? 1 : 0) + (eos ? 1 : 0);
+    if (this.ids.length < n) this.ids = new Int32Array(n * 2);
+    const ids = this.ids;
+    let k = 0;
+    if (bos) ids[k++] = this.vocab.get(BOS)!;
+    for (const t of tokens) ids[k++] = this.vocab.get(t) ?? this.unkId;
+    if (eos) ids[k++] = this.vocab.get(EOS)!;
+    let total = 0;
+    for (let i = bos ? 1 : 0; i < k; i++) total += this.wordLogProb(ids, i);
+    return total;
+  }
+
+  /** Scores a whitespace-tokenized line (KenLM's Python `score(sentence)`). */
+  score(line: string, bos = true, eos = true): number {
+    const t = line.split(/\s+/).filter((w) => w.length > 0);
+    return this.scoreTokens(t, bos, eos);
+  }
+
+  /** Perplexity of one sentence: 10^(-log10 p / (words + 1)), the +1 for </s>. */
+  perplexity(line: string): number {
+    const t = line.split(/\s+/).filter((w) => w.length > 0);
+    return 10 ** (-this.scoreTokens(t) / (t.length + 1));
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The BPE merge loop of SentencePiece's bpe_model_trainer.cc, reproduced step for step so the same
+ * corpus gives the same pieces in the same order:
+ * - a symbol is a character or a pair (left symbol, right symbol); pairs are identified by their
+ *   two parts, so "a"+"bc" and "ab"+"c" are different symbols with the same text;
+ * - each pair symbol keeps its positions (word, left index, right index) in sorted order, and its
+ *   frequency is recomputed lazily (0 = stale), counting "AAA" as one "AA";
+ * - only "active" symbols are candidates: every 100 pieces the top 5% most frequent (at least
+ *   1000) of all symbols are chosen again;
+ * - the best candidate has the highest frequency, then the fewest characters, then the smallest
+ *   text (code point order); a text chosen twice is dropped the second time;
+ * - merging the best symbol resets the frequencies of its neighbouring pairs and adds new pairs.
+ */
+import { isValidPiece, UNK_CHAR, type PieceRules } from './piece-rules.js';
+
+const POS_SID = 4294967296; // positions: sid * 2^32 + left * 2^16 + right (exact in a double)
+const PAIR_KEY = 67108864;  // pair symbols are keyed by left * 2^26 + right
+
+export interface MergeInput {
+  words: string[];
+  counts: number[];
+  /** Characters in the alphabet with their counts (GetCharSymbol's initial frequency). */
+  requiredChars: Map<number, number>;
+  rules: PieceRules;
+  /** How many pieces to produce. */
+  target: number;
+  onProgress?: (done: number, target: number, piece: string, freq: number) => void;
+}
+
+/** Compares two strings by code point (the byte order of their UTF-8), as std::string's < does. */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i), y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      // Surrogates (code points above U+FFFF) sort after U+E000..U+FFFF.
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+export function runBpeMerges(input: MergeInput): string[] {
+  const { words: wordTexts, counts, requiredChars, rules, target } = input;
+  // Symbol table (struct of arrays).
+  const symLeft: number[] = [];
+  const symRight: number[] = [];
+  const symText: string[] = [];
+  const symCps: number[][] = [];
+  const symFreq: number[] = [];
+  const symUnk: boolean[] = [];
+  const symPos: number[][] = [];
+  const symSorted: boolean[] = [];
+  const charSym = new Map<number, number>();
+  const pairSym = new Map<number, number>();
+  const invalidPairs = new Set<number>();
+  let cacheSize = 0; // symbols_cache_.size(): live char + pair symbols
+
+  const newSymbol = (left: number, right: number, text: string, cps: number[], freq: number, unk: boolean): number => {
+    const id = symText.length;
+    symLeft.push(left); symRight.push(right); symText.push(text); symCps.push(cps);
+    symFreq.push(freq); symUnk.push(unk); symPos.push([]); symSorted.push(true);
+    cacheSize++;
+    return id;
+  };
+  const charSymbol = (c: number): number => {
+    let id = charSym.get(c);
+    if (id === undefined) {
+      id = newSymbol(-1, -1, String.fromCodePoint(c), [c], requiredChars.get(c) ?? 1, c === UNK_CHAR);
+      charSym.set(c, id);
+    }
+    return id;
+  };
+  const pairSymbol = (l: number, r: number): number => {
+    if (l < 0 || r < 0 || symUnk[l] || symUnk[r]) return -1;
+    const key = l * PAIR_KEY + r;
+    const id = pairSym.get(key);
+    if (id !== undefined) return id;
+    if (invalidPairs.has(key)) return -1;
+    const cps = symCps[l].concat(symCps[r]);
+    if (!isValidPiece(cps, rules)) { invalidPairs.add(key); return -1; }
+    const s = newSymbol(l, r, symText[l] + symText[r], cps, 0, false);
+    pairSym.set(key, s);
+    return s;
+  };
+
+  // symbols_[sid][i]: the symbol at each character position of each word (-1 once merged away).
+  const words: Int32Array[] = wordTexts.map((w) => {
+    const ids: number[] = [];
+    for (const ch of w) ids.push(charSymbol(ch.codePointAt(0)!));
+    return Int32Array.from(ids);
+  });
+
+  const addNewPair = (sid: number, left: number, right: number): void => {
+    if (left === -1 || right === -1) return;
+    const w = words[sid];
+    const s = pairSymbol(w[left], w[right]);
+    if (s < 0) return;
+    active.add(s);
+    const p = sid * POS_SID + left * 65536 + right;
+    const list = symPos[s];
+    const last = list.length ? list[list.length - 1] : -1;
+    if (p === last) return; // std::set semantics
+    if (p < last) symSorted[s] = false;
+    list.push(p);
+  };
+  const positionsOf = (s: number): number[] => {
+    if (!symSorted[s]) {
+      const uniq = [...new Set(symPos[s])].sort((a, b) => a - b);
+      symPos[s] = uniq;
+      symSorted[s] = true;
+    }
+    return symPos[s];
+  };
+  const computeFreq = (s: number): void => {
+    if (symFreq[s] > 0) return;
+    const list = positionsOf(s);
+    const kept: number[] = [];
+    let prevSid = -1, prevRight = 0;
+    let freq = 0;
+    const L = symLeft[s], R = symRight[s];
+    for (const p of list) {
+      const sid = Math.floor(p / POS_SID);
+      const rem = p - sid * POS_SID;
+      const left = Math.floor(rem / 65536), right = rem & 0xffff;
+      const w = words[sid];
+      if ((sid === prevSid && left === prevRight) || w[left] !== L || w[right] !== R) {
+        prevSid = -1; prevRight = 0;
+      } else {
+        freq += counts[sid];
+        prevSid = sid; prevRight = right;
+        kept.push(p);
+      }
+    }
+    symPos[s] = kept;
+    symFreq[s] = freq;
+  };
+  const nextIndex = (w: Int32Array, i: number): number => {
+    for (let k = i + 1; k < w.length; k++) if (w[k] !== -1) return k;
+    return -1;
+  };
+  const prevIndex = (w: Int32Array, i: number): number => {
+    for (let k = i - 1; k >= 0; k--) if (w[k] !== -1) return k;
+    return -1;
+  };
+  const resetFreq = (w: Int32Array, left: number, right: number, best: number): void => {
+    if (left === -1 || right === -1) return;
+    const s = pairSymbol(w[left], w[right]);
+    if (s >= 0 && s !== best) symFreq[s] = 0;
+  };
+
+  let active = new Set<number>();
+  for (let sid = 0; sid < words.length; sid++) for (let i = 1; i < words[sid].length; i++) addNewPair(sid, i - 1, i);
+
+  const updateActive = (): void => {
+    const live: number[] = [];
+    for (const s of pairSym.values()) { computeFreq(s); live.push(s); }
+    const size = Math.min(Math.max(1000, Math.trunc(cacheSize * 0.05)), live.length);
+    // The size-th largest frequency, by sorting a copy of the frequencies (typed sort is fast).
+    const freqs = Float64Array.from(live, (s) => symFreq[s]).sort();
+    const threshold = size > 0 ? freqs[freqs.length - size] : Infinity;
+    const next = new Set<number>();
+    for (const s of live) if (symFreq[s] > threshold) next.add(s);
+    // Ties at the threshold: SentencePiece's partial_sort takes an unspecified subset of them.
+    for (const s of live) { if (next.size >= size) break; if (symFreq[s] === threshold) next.add(s); }
+    active = next;
+  };
+
+  const final: string[] = [];
+  const dup = new Set<string>();
+  while (final.length < target) {
+    if (final.length % 100 === 0) updateActive();
+    let best = -1;
+    for (const s of active) {
+      computeFreq(s);
+      if (best < 0) { best = s; continue; }
+      const f = symFreq[s], bf = symFreq[best];
+      if (f > bf || (f === bf && (symCps[s].length < symCps[best].length ||
+          (symCps[s].length === symCps[best].length && compareCodePoints(symText[s], symText[best]) < 0)))) best = s;
+    }
+    if (best < 0) break;
+    const bestKey = symLeft[best] * PAIR_KEY + symRight[best];
+    const text = symText[best];
+    if (dup.has(text)) {
+      if (pairSym.get(bestKey) === best) { pairSym.delete(bestKey); cacheSize--; }
+      active.delete(best);
+      continue;
+    }
+    dup.add(text);
+    final.push(text);
+    input.onProgress?.(final.length, target, text, symFreq[best]);
+    for (const p of positionsOf(best)) {
+      const sid = Math.floor(p / POS_SID);
+      const rem = p - sid * POS_SID;
+      const left = Math.floor(rem / 65536), right = rem & 0xffff;
+      const w = words[sid];
+      if (w[left] === -1) continue;
+      const next = nextIndex(w, right);
+      const prev = prevIndex(w, left);
+      resetFreq(w, prev, left, best);
+      resetFreq(w, right, next, best);
+      w[left] = best;
+      w[right] = -1;
+      addNewPair(sid, prev, left);
+      addNewPair(sid, left, next);
+    }
+    if (pairSym.get(bestKey) === best) { pairSym.delete(bestKey); cacheSize--; }
+    active.delete(best);
+  }
+  return final;
+}

@@ -124,9 +124,10 @@ class ReferenceBackend implements Backend {
     need(op, 'out', out, N * OC, `[${N}, ${OC}]`);
     need(op, 'inp', inp, N * C, `[${N}, ${C}]`);
     const expected = weight.type === 'f32' ? OC * C : weight.type === 'f16' ? OC * C : quantBytes(weight.type, OC, C);
-    const kind = weight.type === 'f32' ? Float32Array : weight.type === 'f16' ? Uint16Array : Uint8Array;
-    if (!(weight.data instanceof kind)) {
-      throw new Error(`${op}: weight data is a ${weight.data.constructor.name}, type ${weight.type} needs a ${kind.name}`);
+    // f32 weights may be the f64 precision's Float64Array views (typed as Float32Array)
+    const kinds = weight.type === 'f32' ? [Float32Array, Float64Array] : weight.type === 'f16' ? [Uint16Array] : [Uint8Array];
+    if (!kinds.some((k) => weight.data instanceof k)) {
+      throw new Error(`${op}: weight data is a ${weight.data.constructor.name}, type ${weight.type} needs a ${kinds[0].name}`);
     }
     if (weight.data.length < expected) {
       throw new Error(`${op}: weight data holds ${weight.data.length} elements, [${OC}, ${C}] ${weight.type} needs ${expected}`);
@@ -287,6 +288,9 @@ class ReferenceBackend implements Backend {
     for (let n = 0; n < N; n++) {
       const id = tokens[n];
       if (!(id >= 0 && id < V)) throw new Error(`${op}: token id ${id} at position ${n} is outside the vocabulary [0, ${V})`);
+    }
+    for (let n = 0; n < N; n++) {
+      const id = tokens[n];
       for (let c = 0; c < C; c++) out[n * C + c] = table[id * C + c];
     }
   }
@@ -300,6 +304,9 @@ class ReferenceBackend implements Backend {
     for (let n = 0; n < N; n++) {
       const id = tokens[n];
       if (!(id >= 0 && id < V)) throw new Error(`${op}: token id ${id} at position ${n} is outside the table's ${V} rows`);
+    }
+    for (let n = 0; n < N; n++) {
+      const id = tokens[n];
       for (let c = 0; c < C; c++) dtable[id * C + c] += dout[n * C + c];
     }
     this.finite(op, 'dtable', dtable, V * C, `[${V}, ${C}]`);

@@ -50,10 +50,16 @@ export class RunDir {
       .sort((a, b) => b.step - a.step);
   }
 
-  /** Deletes all but the newest `keep` checkpoints. */
+  /** Deletes all but the newest `keep` checkpoints, and temporary files a killed save left behind. */
   prune(keep: number): void {
     for (const c of this.checkpoints().slice(Math.max(1, keep))) {
       try { unlinkSync(c.path); } catch { /* already gone */ }
+    }
+    if (!existsSync(this.checkpointDir)) return;
+    for (const f of readdirSync(this.checkpointDir)) {
+      if (/^\.step-\d{8}\.ckpt\.tmp-\d+$/.test(f) && !f.endsWith(`.tmp-${process.pid}`)) {
+        try { unlinkSync(join(this.checkpointDir, f)); } catch { /* already gone */ }
+      }
     }
   }
 

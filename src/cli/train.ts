@@ -1,0 +1,168 @@
+/**
+ * `llama-ts train`: pre-train a LLaMA on token shards with the paper's recipe, or resume a run.
+ *
+ *   llama-ts train --config run.json [--out DIR] [flags over the file]
+ *   llama-ts train --data a.shard b.shard --val v.shard --model tiny --steps 200 --out runs/x
+ *   llama-ts train --resume runs/x
+ */
+import { copyFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SentencePieceTokenizer } from '../tokenizer/index.js';
+import { openBackend } from '../train/backend-choice.js';
+import { exportModel } from '../train/export.js';
+import { ProgressPrinter } from '../train/progress.js';
+import { RunDir } from '../train/run-dir.js';
+import { openPretrainData, readRunConfig, settingsFromConfig, type RunConfig } from '../train/setup.js';
+import { Trainer, TrainingDiverged, type TrainSettings } from '../train/trainer.js';
+
+export const description = 'pre-train a LLaMA on token shards (AdamW, warmup+cosine, checkpoints, exact resume)';
+
+const HELP = `usage: llama-ts train --config FILE [options]     (options override the file)
+       llama-ts train --data SHARD... [options]
+       llama-ts train --resume RUN_DIR
+
+  --config FILE         JSON run description (keys as below in camelCase; see README "Training")
+  --out DIR             run directory (default runs/train-<time>): log.jsonl, checkpoints/, model.gguf
+  --resume DIR          continue a run from its newest intact checkpoint (bit-exact with the same threads)
+  --data SHARD...       training token shards (one source); several sources need a config file
+  --val SHARD...        validation shards (validation loss every --eval-every steps)
+  --model NAME          preset (${'tiny, 15M, 42M, 110M, 1B, 7B, ...'}) [tiny]
+  --tokenizer FILE      tokenizer.model: BOS/EOS ids, and embedded in the exported model
+  --batch N             sequences per micro-batch [8]      --seq-len N   tokens per sequence [256]
+  --batch-tokens N      tokens per optimizer step, reached by gradient accumulation [batch*seq-len]
+  --steps N             optimizer steps [1000]             --warmup N    warmup steps [min(2000, steps/10)]
+  --lr X                peak learning rate [3e-4]          --min-lr-ratio X  final/peak rate [0.1]
+  --table2 SIZE         Table 2's rate, 4M-token batch and token budget for 7B/13B/33B/65B
+  --weight-decay X [0.1]  --clip X [1.0]  --seed N [1]
+  --checkpoint-every N [100]  --keep N [2]  --eval-every N [50]  --eval-batches N [4]
+  --recompute MODE      activation checkpointing: none | selective | full [selective]
+  --threads N [2]  --backend wasm|reference [wasm]  --peak-gflops X  (MFU denominator)
+  --no-export           do not write model.gguf at the end`;
+
+function num(v: string | undefined, flag: string, int = true): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n))) throw new Error(`--${flag} expects ${int ? 'an integer' : 'a number'}, got '${v}'`);
+  return n;
+}
+
+function specialIds(tokenizer: string | null | undefined): { bosId: number; eosId: number; tok: SentencePieceTokenizer | null } {
+  if (!tokenizer) return { bosId: 1, eosId: 2, tok: null }; // SentencePiece's (and LLaMA's) default ids
+  const tok = SentencePieceTokenizer.load(tokenizer);
+  return { bosId: tok.bosId, eosId: tok.eosId, tok };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
+      data: { type: 'string', multiple: true }, val: { type: 'string', multiple: true },
+      model: { type: 'string' }, tokenizer: { type: 'string' },
+      batch: { type: 'string' }, 'seq-len': { type: 'string' }, 'batch-tokens': { type: 'string' },
+      steps: { type: 'string' }, warmup: { type: 'string' }, lr: { type: 'string' }, 'min-lr-ratio': { type: 'string' },
+      table2: { type: 'string' }, 'weight-decay': { type: 'string' }, clip: { type: 'string' }, seed: { type: 'string' },
+      'checkpoint-every': { type: 'string' }, keep: { type: 'string' }, 'eval-every': { type: 'string' },
+      'eval-batches': { type: 'string' }, recompute: { type: 'string' }, threads: { type: 'string' },
+      backend: { type: 'string' }, 'peak-gflops': { type: 'string' }, 'no-export': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+  });
+  if (v.help) { console.log(HELP); return 0; }
+
+  let settings: TrainSettings;
+  let run: RunDir;
+  const resuming = v.resume !== undefined;
+  if (resuming) {
+    run = new RunDir(resolve(v.resume!));
+    settings = run.readSettings<TrainSettings>();
+    if (v.threads !== undefined && Number(v.threads) !== settings.threads) {
+      console.error(`note: resuming with ${v.threads} threads instead of ${settings.threads}: losses may differ in the last bits from an uninterrupted run`);
+      settings = { ...settings, threads: Number(v.threads) };
+    }
+  } else {
+    const c: RunConfig = v.config ? readRunConfig(v.config) : {};
+    if (v.data) c.data = { shards: v.data.map((p) => resolve(p)) };
+    if (v.val) c.val = { shards: v.val.map((p) => resolve(p)) };
+    if (v.model) c.model = v.model;
+    if (v.tokenizer) c.tokenizer = resolve(v.tokenizer);
+    const set = <K extends keyof RunConfig>(k: K, x: RunConfig[K] | undefined) => { if (x !== undefined) c[k] = x; };
+    set('batch', num(v.batch, 'batch'));
+    set('seqLen', num(v['seq-len'], 'seq-len'));
+    set('batchTokens', num(v['batch-tokens'], 'batch-tokens'));
+    set('steps', num(v.steps, 'steps'));
+    set('warmup', num(v.warmup, 'warmup'));
+    set('lr', num(v.lr, 'lr', false));
+    set('minLrRatio', num(v['min-lr-ratio'], 'min-lr-ratio', false));
+    set('table2', v.table2);
+    set('weightDecay', num(v['weight-decay'], 'weight-decay', false));
+    set('clip', num(v.clip, 'clip', false));
+    set('seed', num(v.seed, 'seed'));
+    set('checkpointEvery', num(v['checkpoint-every'], 'checkpoint-every'));
+    set('keepCheckpoints', num(v.keep, 'keep'));
+    set('evalEvery', num(v['eval-every'], 'eval-every'));
+    set('evalBatches', num(v['eval-batches'], 'eval-batches'));
+    set('recompute', v.recompute as RunConfig['recompute']);
+    set('threads', num(v.threads, 'threads'));
+    set('backend', v.backend as RunConfig['backend']);
+    set('peakGflops', num(v['peak-gflops'], 'peak-gflops', false));
+    const sp = specialIds(c.tokenizer);
+    settings = settingsFromConfig(c, sp);
+    if (sp.tok && sp.tok.vocabSize !== settings.model.vocabSize) {
+      throw new Error(`the tokenizer ${c.tokenizer} has ${sp.tok.vocabSize} pieces but model '${settings.modelName}' has a vocabulary of ${settings.model.vocabSize}; choose a model config with vocabSize ${sp.tok.vocabSize}`);
+    }
+    const out = resolve(v.out ?? `runs/train-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    run = new RunDir(out);
+    if (existsSync(run.settingsPath)) throw new Error(`${out} already holds a run (run.json); resume it with --resume ${out}, or choose another --out`);
+    run.create();
+    run.writeJson(run.settingsPath, settings);
+    if (settings.tokenizer) copyFileSync(settings.tokenizer, run.tokenizerPath);
+  }
+
+  const { train, val } = openPretrainData(settings);
+  const backend = await openBackend(settings.backend, settings.threads);
+  const printer = new ProgressPrinter(settings.logEvery);
+  let stop = false;
+  const onSigint = () => { stop = true; printer.say('interrupt: saving a checkpoint after this step (Ctrl-C again to abort)'); process.once('SIGINT', () => process.exit(130)); };
+  process.once('SIGINT', onSigint);
+  try {
+    const trainer = new Trainer(backend, settings, run, train, val, {
+      onStep: (p) => printer.step(p),
+      onEval: (step, m) => printer.say(`eval @ step ${step}: ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ')}`),
+      shouldStop: () => stop,
+    });
+    const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+    printer.say(`run ${run.dir}: ${settings.modelName}, ${settings.schedule.totalSteps} steps of ${settings.batch}×${settings.seqLen}×${settings.accumSteps} tokens, ` +
+      `backend ${backend.name} (${backend.threads} threads); memory ${mib(trainer.plan.total)} MiB ` +
+      `(params ${mib(trainer.plan.params)}, grads ${mib(trainer.plan.grads)}, AdamW ${mib(trainer.plan.adamMoments)}, activations ${mib(trainer.plan.activations)} with ${settings.recompute} recompute)`);
+    if (resuming) {
+      const step = trainer.resumeLatest((m) => printer.say(`warning: ${m}`));
+      printer.say(step === null ? 'no checkpoint yet: starting from step 0' : `resumed from step ${step}`);
+      if (step === null) trainer.initFresh();
+    } else {
+      trainer.initFresh();
+    }
+    const res = await trainer.train();
+    printer.newline();
+    if (res.stopped === 'interrupted') {
+      printer.say(`stopped at step ${res.stepsDone}; checkpoint ${res.checkpoint}. Continue with: llama-ts train --resume ${run.dir}`);
+      return 130;
+    }
+    printer.say(`done: ${res.stepsDone} steps, last loss ${res.lastLoss.toFixed(4)}` + (res.valLoss !== null ? `, validation loss ${res.valLoss.toFixed(4)}` : '') + `; checkpoint ${res.checkpoint}`);
+    if (!v['no-export']) {
+      const tokFile = existsSync(run.tokenizerPath) ? run.tokenizerPath : null;
+      if (!tokFile) printer.say('note: no tokenizer given (--tokenizer): the exported model has no vocabulary and needs one to generate text');
+      exportModel(trainer.params, run.modelPath, { tokenizerModelFile: tokFile, name: `llama-ts ${settings.modelName}` });
+      printer.say(`model: ${run.modelPath}`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof TrainingDiverged) { printer.say(e.message); return 3; }
+    throw e;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    backend.dispose();
+  }
+}

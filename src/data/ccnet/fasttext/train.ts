@@ -119,7 +119,8 @@ export function trainSupervised(text: string | Uint8Array, opts: TrainOptions = 
   for (let i = 0; i < input.data.length; i++) input.data[i] = (rand() * 2 - 1) / dim;
   const nl = dict.nlabels;
   const hs = loss === 'hs';
-  const output = new DenseMatrix(hs ? nl - 1 : nl, dim);
+  // fastText allocates one row per label for both losses (hs uses rows 0..n-2 for its inner nodes).
+  const output = new DenseMatrix(nl, dim);
   const huff = hs ? buildHuffmanTree(dict.labelCounts()) : null;
 
   const words = new IntList(), labels = new IntList(), hashes = new IntList();

@@ -63,21 +63,15 @@ function check(cond: boolean, msg: string): void {
   if (!cond) throw new TrainerOptionError(msg);
 }
 
-/** Longest-match replacement of meta pieces by a tab (PrefixMatcher::GlobalReplace). */
-function cutMetaPieces(text: string, metas: string[]): string {
-  if (metas.length === 0) return text;
-  let out = '';
-  let i = 0;
-  while (i < text.length) {
-    let best = 0;
-    for (const m of metas) if (m.length > best && text.startsWith(m, i)) best = m.length;
-    if (best > 0) { out += '\t'; i += best; continue; }
-    const cp = text.codePointAt(i)!;
-    const n = cp > 0xffff ? 2 : 1;
-    out += text.slice(i, i + n);
-    i += n;
-  }
-  return out;
+/**
+ * Replaces each meta piece in the text by a tab, longest match first (PrefixMatcher::GlobalReplace).
+ * A regex alternation ordered longest-first picks the same match at each position.
+ */
+function metaPieceCutter(metas: string[]): (text: string) => string {
+  if (metas.length === 0) return (t) => t;
+  const sorted = [...metas].sort((a, b) => b.length - a.length);
+  const re = new RegExp(sorted.map((m) => m.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'gu');
+  return (text) => text.replace(re, '\t');
 }
 
 /** SplitIntoWords (prefix whitespace): a word starts at the text start and at each "▁" (runs of "▁" stay together when whitespace-only pieces are allowed). */
@@ -165,16 +159,17 @@ export async function trainBpe(o: TrainBpeOptions): Promise<TrainResult> {
   if (o.removeExtraWhitespaces !== undefined) normalizerSpec.removeExtraWhitespaces = o.removeExtraWhitespaces;
   normalizerSpec.addDummyPrefix ??= true;
   normalizerSpec.removeExtraWhitespaces ??= true;
-  normalizerSpec.escapeWhitespaces ??= true;
   normalizerSpec.normalizationRuleTsv ??= '';
-  check(normalizerSpec.escapeWhitespaces, 'BPE training needs escape_whitespaces');
+  // Left unset like spm_train does (proto default true), so our files match its byte for byte.
+  check(normalizerSpec.escapeWhitespaces ?? true, 'BPE training needs escape_whitespaces');
   const normalizer = new Normalizer(normalizerSpec, [], false);
 
   // 1. Lines → normalized sentences → words with counts.
+  const cutMetaPieces = metaPieceCutter(metaPieces);
   const wordCounts = new Map<string, number>();
   let lines = 0, used = 0, tooLong = 0;
   const addSentence = (line: string) => {
-    const s = cutMetaPieces(normalizer.normalize(line), metaPieces);
+    const s = cutMetaPieces(normalizer.normalize(line));
     if (s.length === 0) return;
     used++;
     for (const w of splitIntoWords(s, rules.allowWhitespaceOnlyPieces)) wordCounts.set(w, (wordCounts.get(w) ?? 0) + 1);
@@ -265,8 +260,9 @@ export async function trainBpe(o: TrainBpeOptions): Promise<TrainResult> {
   }
   const trainerSpec: TrainerSpec = {
     input: o.input, modelPrefix: '', modelType: ModelType.BPE, vocabSize: o.vocabSize, selfTestSampleSize: 0,
-    inputFormat: 'text', characterCoverage: coverage, inputSentenceSize: sampleSize, seedSentencepieceSize: 1000000,
-    shrinkingFactor: 0.75, numThreads: 1, numSubIterations: 2, maxSentenceLength: maxSentence,
+    inputFormat: '', characterCoverage: coverage, inputSentenceSize: sampleSize, seedSentencepieceSize: 1000000,
+    // num_threads: SentencePiece's default, recorded as spm_train records it (training here is single-threaded).
+    shrinkingFactor: 0.75, numThreads: 16, numSubIterations: 2, maxSentenceLength: maxSentence,
     shuffleInputSentence: true, maxSentencepieceLength: maxPiece, splitByUnicodeScript: rules.splitByUnicodeScript,
     splitByWhitespace: rules.splitByWhitespace, splitByNumber: rules.splitByNumber, treatWhitespaceAsSuffix: false,
     splitDigits: rules.splitDigits, allowWhitespaceOnlyPieces: rules.allowWhitespaceOnlyPieces,

@@ -159,9 +159,9 @@ export function runBpeMerges(input: MergeInput): string[] {
     const live: number[] = [];
     for (const s of pairSym.values()) { computeFreq(s); live.push(s); }
     const size = Math.min(Math.max(1000, Math.trunc(cacheSize * 0.05)), live.length);
-    // The size-th largest frequency, by sorting a copy of the frequencies (typed sort is fast).
-    const freqs = Float64Array.from(live, (s) => symFreq[s]).sort();
-    const threshold = size > 0 ? freqs[freqs.length - size] : Infinity;
+    // The size-th largest frequency (selection, linear time).
+    const freqs = Float64Array.from(live, (s) => symFreq[s]);
+    const threshold = size > 0 ? kthLargest(freqs, size) : Infinity;
     const next = new Set<number>();
     for (const s of live) if (symFreq[s] > threshold) next.add(s);
     // Ties at the threshold: SentencePiece's partial_sort takes an unspecified subset of them.
@@ -211,4 +211,25 @@ export function runBpeMerges(input: MergeInput): string[] {
     active.delete(best);
   }
   return final;
+}
+
+/** The k-th largest value of `a` (1-based), reordering `a` (Hoare's quickselect, median of three). */
+function kthLargest(a: Float64Array, k: number): number {
+  let lo = 0, hi = a.length - 1;
+  const target = k - 1; // index in descending order
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const x = a[lo], y = a[mid], z = a[hi];
+    const pivot = x > y ? (y > z ? y : x > z ? z : x) : (x > z ? x : y > z ? z : y);
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return a[target];
+  }
+  return a[target];
 }

@@ -175,7 +175,7 @@ export function saveGgufCheckpoint(ckpt: Checkpoint, out: string, opts: GgufSave
   md.set('llama.attention.head_count', gv.u32(c.nHeads));
   md.set('llama.attention.head_count_kv', gv.u32(c.nKvHeads));
   md.set('llama.attention.layer_norm_rms_epsilon', gv.f32(c.normEps));
-  for (const [k, v] of opts.tokenizerMetadata ?? []) md.set(k, v);
+  for (const [k, v] of opts.tokenizerMetadata ?? ckpt.tokenizer.ggufMetadata ?? []) md.set(k, v);
   const order = paramSpecs(c).map((s) => ckpt.tensors.get(s.name)!);
   const tensors: GgufTensorToWrite[] = order.map((t) => {
     const dtype = targetType(t, opts.type);

@@ -37,15 +37,13 @@ export class KvCache {
     }
   }
 
-  /** A new cache holding a copy of the first `length` positions. */
-  copy(length: number): KvCache {
-    const other = new KvCache(this.backend, this.config, this.capacity, this.chunk);
+  /** Copies the first `length` positions into another cache of the same model. */
+  copyInto(other: KvCache, length: number): void {
     const n = length * kvDim(this.config);
     this.layers.forEach((L, i) => {
       other.layers[i].k.set(L.k.subarray(0, n));
       other.layers[i].v.set(L.v.subarray(0, n));
     });
-    return other;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { basename } from 'node:path';
 import type { Backend } from '../kernels/backend.js';
-import { createReferenceBackend } from '../kernels/reference.js';
+import { createBackend } from '../kernels/index.js';
 import { loadCheckpointTokenizer, openCheckpoint } from '../formats/index.js';
 import { loadWeights } from './weights.js';
 import { LlamaModel } from './model.js';
@@ -20,16 +20,10 @@ export interface LoadModelOptions {
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
-/** The fastest backend available: the WebAssembly one, falling back to the reference kernels. */
+/** The fast WebAssembly backend (the reference kernels with LLAMA_TS_BACKEND=reference). */
 export async function defaultBackend(threads?: number): Promise<Backend> {
-  try {
-    // kernels/index.ts exports createBackend (WebAssembly SIMD + threads) once it is built
-    const mod = (await import(new URL('../kernels/index.js', import.meta.url).href)) as { createBackend?: (o?: { threads?: number }) => Promise<Backend> | Backend };
-    if (mod.createBackend) return await mod.createBackend({ threads });
-  } catch (e) {
-    if (process.env.LLAMA_TS_DEBUG) console.error(`wasm backend unavailable: ${(e as Error).message}`);
-  }
-  return createReferenceBackend();
+  const kind = process.env.LLAMA_TS_BACKEND === 'reference' ? 'reference' : 'wasm';
+  return createBackend({ kind, threads });
 }
 
 export async function loadModel(path: string, opts: LoadModelOptions = {}): Promise<LlamaModel> {

@@ -16,7 +16,7 @@ class KvSequence implements Sequence {
   private len = 0;
   private disposed = false;
 
-  constructor(private readonly model: LlamaModel, private cache: KvCache) {}
+  constructor(private readonly model: LlamaModel, private readonly cache: KvCache) {}
 
   get length(): number { return this.len; }
 
@@ -47,7 +47,10 @@ class KvSequence implements Sequence {
   }
 
   fork(): Sequence {
-    const s = new KvSequence(this.model, this.cache.copy(this.len));
+    if (this.disposed) throw new Error('fork of a disposed sequence');
+    const cache = this.model.takeCache();
+    this.cache.copyInto(cache, this.len);
+    const s = new KvSequence(this.model, cache);
     s.len = this.len;
     return s;
   }
@@ -57,7 +60,12 @@ class KvSequence implements Sequence {
     this.len = Math.min(this.len, n);
   }
 
-  dispose(): void { this.disposed = true; }
+  /** Hands the KV cache back to the model for the next sequence (backend memory is never freed). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.releaseCache(this.cache);
+  }
 }
 
 export interface LlamaModelOptions {
@@ -80,49 +88,68 @@ export class LlamaModel implements LoadedModel {
     this.eosId = opts.eosId ?? tokenizer?.eosId ?? -1;
   }
 
+  private readonly freeCaches: KvCache[] = [];
+
   newSequence(): Sequence {
-    return new KvSequence(this, new KvCache(this.backend, this.config, this.contextLength, this.weights.chunk));
+    return new KvSequence(this, this.takeCache());
   }
 
+  /** A KV cache from the pool of disposed sequences, or a new one. */
+  takeCache(): KvCache {
+    return this.freeCaches.pop() ?? new KvCache(this.backend, this.config, this.contextLength, this.weights.chunk);
+  }
+
+  releaseCache(c: KvCache): void { this.freeCaches.push(c); }
+
   async generate(promptIds: readonly number[], opts: SamplingOptions, onToken?: (t: GeneratedToken) => void, signal?: AbortSignal): Promise<GenerationResult> {
-    const maxTokens = opts.maxTokens ?? 256;
-    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new Error(`max tokens must be an integer >= 0, got ${maxTokens}`);
-    if (promptIds.length === 0) throw new Error('the prompt is empty: give at least one token (e.g. BOS)');
-    const stops = opts.stop ?? [];
-    if (stops.length && !this.tokenizer) throw new Error('stop strings need a tokenizer, and this model has none');
-    const sampler = new Sampler({ temperature: opts.temperature ?? 0.8, topK: opts.topK ?? 0, topP: opts.topP ?? 1 }, opts.seed ?? 0);
     const seq = this.newSequence();
-    const stream = this.tokenizer ? new TextStream(this.tokenizer, promptIds[promptIds.length - 1], stops) : null;
-    const tokens: number[] = [];
-    let finishReason: GenerationResult['finishReason'] = 'length';
     try {
-      let row = seq.append(promptIds, 'last');
-      while (tokens.length < maxTokens) {
-        if (signal?.aborted) { finishReason = 'stop'; break; }
-        const id = sampler.sample(row);
-        if (id === this.eosId) { finishReason = 'eos'; break; }
-        tokens.push(id);
-        let text = stream ? stream.push(id) : '';
-        const stopped = stream !== null && stream.stoppedText !== null;
-        const full = tokens.length >= maxTokens;
-        const noRoom = seq.length >= this.contextLength;
-        // the last token carries any text held back for a possible stop string or split character
-        if (stream && !stopped && (full || noRoom)) text += stream.flush();
-        onToken?.({ id, text, logprob: row[id] });
-        if (stopped) { finishReason = 'stop'; break; }
-        if (full) break;
-        if (noRoom) { finishReason = 'context'; break; }
-        row = seq.append([id], 'last');
-        // let the event loop run (streamed output, abort signals, other requests)
-        if (tokens.length % 4 === 0) await new Promise((r) => setImmediate(r));
-      }
-      // after EOS or an abort, text may still be held back: it goes out with id -1 (see types.ts)
-      const tail = stream ? stream.flush() : '';
-      if (tail && onToken) onToken({ id: -1, text: tail, logprob: 0 });
-      return { text: stream ? stream.emittedText : '', tokens, finishReason, promptTokens: promptIds.length };
+      return await this.continueSequence(seq, promptIds, opts, onToken, signal);
     } finally {
       seq.dispose();
     }
+  }
+
+  /**
+   * Appends `newIds` (at least one token) to a sequence and samples a continuation. The last
+   * sampled token is not appended to the cache (the caller appends what it keeps).
+   */
+  async continueSequence(seq: Sequence, newIds: readonly number[], opts: SamplingOptions,
+    onToken?: (t: GeneratedToken) => void, signal?: AbortSignal): Promise<GenerationResult> {
+    const maxTokens = opts.maxTokens ?? 256;
+    if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new Error(`max tokens must be an integer >= 0, got ${maxTokens}`);
+    if (newIds.length === 0) throw new Error('the prompt is empty: give at least one token (e.g. BOS)');
+    const stops = opts.stop ?? [];
+    if (stops.length && !this.tokenizer) throw new Error('stop strings need a tokenizer, and this model has none');
+    const sampler = new Sampler({ temperature: opts.temperature ?? 0.8, topK: opts.topK ?? 0, topP: opts.topP ?? 1 }, opts.seed ?? 0);
+    const stream = this.tokenizer ? new TextStream(this.tokenizer, newIds[newIds.length - 1], stops) : null;
+    const tokens: number[] = [];
+    let finishReason: GenerationResult['finishReason'] = 'length';
+    const promptTokens = seq.length + newIds.length;
+    let row = seq.append(newIds, 'last');
+    while (tokens.length < maxTokens) {
+      if (signal?.aborted) { finishReason = 'stop'; break; }
+      const id = sampler.sample(row);
+      if (id === this.eosId) { finishReason = 'eos'; break; }
+      tokens.push(id);
+      let text = stream ? stream.push(id) : '';
+      const stopped = stream !== null && stream.stoppedText !== null;
+      const full = tokens.length >= maxTokens;
+      const noRoom = seq.length >= this.contextLength;
+      // the last token carries any text held back for a possible stop string or split character
+      if (stream && !stopped && (full || noRoom)) text += stream.flush();
+      onToken?.({ id, text, logprob: row[id] });
+      if (stopped) { finishReason = 'stop'; break; }
+      if (full) break;
+      if (noRoom) { finishReason = 'context'; break; }
+      row = seq.append([id], 'last');
+      // let the event loop run (streamed output, abort signals, other requests)
+      if (tokens.length % 4 === 0) await new Promise((r) => setImmediate(r));
+    }
+    // after EOS or an abort, text may still be held back: it goes out with id -1 (see types.ts)
+    const tail = stream ? stream.flush() : '';
+    if (tail && onToken) onToken({ id: -1, text: tail, logprob: 0 });
+    return { text: stream ? stream.emittedText : '', tokens, finishReason, promptTokens };
   }
 
   dispose(): void { /* arenas are reclaimed with the backend */ }

@@ -51,7 +51,10 @@ export class KernelPool {
         control: pool.control, tid, nthreads: pool.threads, kernelNames: opts.kernelNames,
         spinIterations: opts.spinIterations ?? 20000, port: port2,
       };
-      const worker = new Worker(new URL('./pool-worker.js', import.meta.url), { workerData: init, transferList: [port2] });
+      // Workers inherit the process's node options, minus those that only make sense for the
+      // main script (`node --input-type=module -e ...` would make every worker fail to start).
+      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+      const worker = new Worker(new URL('./pool-worker.js', import.meta.url), { workerData: init, transferList: [port2], execArgv });
       ready.push(new Promise((resolve, reject) => {
         worker.once('message', () => resolve());
         worker.once('error', (e) => reject(new Error(`kernel worker ${tid} failed to start: ${e.message}`)));

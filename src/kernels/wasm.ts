@@ -510,7 +510,7 @@ class WasmBackend implements Backend {
     const stepSize = a.lr / (1 - Math.pow(a.beta1, a.step));
     const bc2Sqrt = Math.sqrt(1 - Math.pow(a.beta2, a.step));
     const p = this.ptrs(op, { param, grad, m, v });
-    this.run(p.heap, 'adamw', [p.param, p.grad, p.m, p.v, n, a.beta1, a.beta2, a.eps, decay, stepSize, bc2Sqrt, a.gradScale]);
+    this.run(p.heap, 'adamw', [p.param, p.grad, p.m, p.v, n, 1 - a.beta1, a.beta2, 1 - a.beta2, a.eps, decay, stepSize, bc2Sqrt, a.gradScale]);
     this.finite(op, 'param', p.heap, param, n, `[${n}]`);
   }
 

@@ -218,10 +218,11 @@ export function accumulate(dst: usize, src: usize, n: i32, tid: i32, nth: i32): 
  * p = p*decay - stepSize * m / (sqrt(v)/bc2Sqrt + eps), after m = m + (g-m)(1-b1), v = b2 v + (1-b2) g^2,
  * g = grad * gradScale; decay = 1 - lr*wd, stepSize = lr/(1-b1^t), bc2Sqrt = sqrt(1-b2^t).
  */
-export function adamw(param: usize, grad: usize, m: usize, v: usize, n: i32, beta1: f32, beta2: f32, eps: f32,
-  decay: f32, stepSize: f32, bc2Sqrt: f32, gradScale: f32, tid: i32, nth: i32): void {
+export function adamw(param: usize, grad: usize, m: usize, v: usize, n: i32, oneMinusBeta1: f32, beta2: f32,
+  oneMinusBeta2: f32, eps: f32, decay: f32, stepSize: f32, bc2Sqrt: f32, gradScale: f32, tid: i32, nth: i32): void {
+  // 1 - beta comes from the caller in double precision (1 - 0.9f would be off by 2e-7 relative)
   split(n, 16, tid, nth);
-  const omb1 = f32x4.splat(1 - beta1), b2 = f32x4.splat(beta2), omb2 = f32x4.splat(1 - beta2);
+  const omb1 = f32x4.splat(oneMinusBeta1), b2 = f32x4.splat(beta2), omb2 = f32x4.splat(oneMinusBeta2);
   const epsv = f32x4.splat(eps), decv = f32x4.splat(decay), stepv = f32x4.splat(stepSize);
   const ibc2 = f32x4.splat(<f32>1 / bc2Sqrt), gs = f32x4.splat(gradScale);
   let i = partStart;
@@ -241,8 +242,8 @@ export function adamw(param: usize, grad: usize, m: usize, v: usize, n: i32, bet
     const o = <usize>(i << 2);
     const g = load<f32>(grad + o) * gradScale;
     let mv = load<f32>(m + o);
-    mv = mv + (g - mv) * (1 - beta1);
-    const vv = beta2 * load<f32>(v + o) + (1 - beta2) * g * g;
+    mv = mv + (g - mv) * oneMinusBeta1;
+    const vv = beta2 * load<f32>(v + o) + oneMinusBeta2 * g * g;
     store<f32>(m + o, mv);
     store<f32>(v + o, vv);
     store<f32>(param + o, load<f32>(param + o) * decay - stepSize * mv / (Mathf.sqrt(vv) / bc2Sqrt + eps));

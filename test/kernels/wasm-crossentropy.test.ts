@@ -1,0 +1,42 @@
+// Cross-entropy fused with the output projection: wasm vs reference over vocabularies smaller
+// than, equal to and spanning several 256-column chunks, rows beyond one 256-row block, ignored
+// targets (-1), and identical results across thread counts.
+import { after, before, describe, test } from 'node:test';
+import { createReferenceBackend } from '../../src/kernels/reference.js';
+import { assertClose, assertIdentical, makeBackends, randn, rng, Staging, type WasmBackend } from './wasm-helpers.js';
+
+const ref = createReferenceBackend();
+let backends: WasmBackend[] = [];
+before(async () => { backends = await makeBackends(); });
+after(() => { for (const b of backends) b.dispose(); });
+
+describe('crossEntropyForward/Backward', () => {
+  for (const [N, C, V] of [[1, 4, 1], [7, 20, 300], [3, 45, 256], [300, 24, 513], [5, 33, 1000]] as const) {
+    test(`N=${N} C=${C} V=${V}`, () => {
+      const r = rng(N * 13 + C + V);
+      const x = randn(N * C, r, 2), w = randn(V * C, r, 0.5);
+      const targets = new Int32Array(N).map((_, i) => (i % 5 === 3 ? -1 : Math.floor(r() * V)));
+      const dlosses = new Float32Array(N).fill(1 / N);
+      const dx0 = randn(N * C, r), dw0 = randn(V * C, r);
+      const losses = new Float32Array(N), lse = new Float32Array(N);
+      ref.crossEntropyForward(losses, lse, x, w, targets, N, C, V);
+      const dx = dx0.slice(), dw = dw0.slice();
+      ref.crossEntropyBackward(dx, dw, dlosses, x, w, targets, lse, N, C, V);
+      const all: Float32Array[][] = [];
+      for (const be of backends) {
+        const s = new Staging(be, 4 * (3 * N * C + 3 * V * C + 5 * N));
+        const l = s.f32(N), ls = s.f32(N), xx = s.f32(x), ww = s.f32(w), t = s.i32(targets), dl = s.f32(dlosses);
+        const dxx = s.f32(dx0), dww = s.f32(dw0);
+        be.crossEntropyForward(l, ls, xx, ww, t, N, C, V);
+        assertClose(l, losses, 1e-5, 1e-5, `${be.name} losses`);
+        assertClose(ls, lse, 1e-5, 1e-5, `${be.name} lse`);
+        for (let i = 0; i < N; i++) if (targets[i] < 0 && l[i] !== 0) throw new Error(`loss of ignored row ${i} is ${l[i]}`);
+        be.crossEntropyBackward(dxx, dww, dl, xx, ww, t, ls, N, C, V);
+        assertClose(dxx, dx, 1e-6, 1e-5, `${be.name} dx`);
+        assertClose(dww, dw, 1e-6, 1e-5, `${be.name} dweight`);
+        all.push([l, ls, dxx, dww].map((a) => a.slice()));
+      }
+      for (let t = 1; t < all.length; t++) all[t].forEach((a, i) => assertIdentical(a, all[0][i], `threads ${backends[t].threads} vs 1, output ${i}`));
+    });
+  }
+});

@@ -1,0 +1,96 @@
+// The three matmul products and the stored-weight matmul (f32, f16, q8_0, q4_0) of the wasm
+// backend against the reference, over odd shapes (not multiples of the 4×8 block, the 256 K-block
+// or the SIMD width), N = 1 (decode), and at 1, 2 and 3 threads (which must agree bitwise).
+import { after, before, describe, test } from 'node:test';
+import { createReferenceBackend } from '../../src/kernels/reference.js';
+import { dequantize, quantize } from '../../src/kernels/quant.js';
+import { assertClose, assertIdentical, makeBackends, randn, rng, Staging, type WasmBackend } from './wasm-helpers.js';
+
+const ref = createReferenceBackend();
+let backends: WasmBackend[] = [];
+before(async () => { backends = await makeBackends(); });
+after(() => { for (const b of backends) b.dispose(); });
+
+// Tolerance: float32 sums over K terms of size ~1 (the reference sums in float64).
+const tolFor = (K: number) => 2e-6 * Math.sqrt(K + 1) * 4;
+
+describe('matmul forward/backward', () => {
+  const shapes: [number, number, number][] = [
+    [1, 7, 5], [3, 45, 29], [4, 8, 8], [5, 1, 9], [37, 45, 29], [130, 300, 70], [64, 257, 17], [9, 520, 33],
+  ];
+  for (const [N, C, OC] of shapes) {
+    test(`N=${N} C=${C} OC=${OC}`, () => {
+      const r = rng(N * 1000 + C * 10 + OC);
+      const inp = randn(N * C, r), w = randn(OC * C, r), dout = randn(N * OC, r);
+      const dinp0 = randn(N * C, r), dw0 = randn(OC * C, r); // accumulate onto non-zero gradients
+      const refOut = new Float32Array(N * OC);
+      ref.matmulForward(refOut, inp, w, N, C, OC);
+      const refDinp = dinp0.slice(), refDw = dw0.slice();
+      ref.matmulBackward(refDinp, refDw, dout, inp, w, N, C, OC);
+      const results: Float32Array[][] = [];
+      for (const be of backends) {
+        const s = new Staging(be, 4 * (3 * N * C + 2 * OC * C + 2 * N * OC) + 4096);
+        const o = s.f32(N * OC), x = s.f32(inp), ww = s.f32(w), d = s.f32(dout), di = s.f32(dinp0), dw = s.f32(dw0);
+        be.matmulForward(o, x, ww, N, C, OC);
+        be.matmulBackward(di, dw, d, x, ww, N, C, OC);
+        assertClose(o, refOut, tolFor(C), 1e-5, `${be.name} out`);
+        assertClose(di, refDinp, tolFor(OC), 1e-5, `${be.name} dinp`);
+        assertClose(dw, refDw, tolFor(N), 1e-5, `${be.name} dweight`);
+        // null gradients are skipped
+        const di2 = s.f32(dinp0);
+        be.matmulBackward(di2, null, d, x, ww, N, C, OC);
+        assertIdentical(di2, di, `${be.name} dinp alone`);
+        results.push([o.slice(), di.slice(), dw.slice()]);
+      }
+      for (let t = 1; t < results.length; t++) {
+        for (let k = 0; k < 3; k++) assertIdentical(results[t][k], results[0][k], `threads ${backends[t].threads} vs 1, output ${k}`);
+      }
+    });
+  }
+});
+
+describe('matmulWeight on stored weights', () => {
+  const types = ['f32', 'f16', 'q8_0', 'q4_0'] as const;
+  for (const type of types) {
+    for (const [N, C, OC] of [[1, 64, 13], [2, 96, 40], [3, 288, 7], [5, 64, 13], [17, 320, 41]] as const) {
+      test(`${type} N=${N} C=${C} OC=${OC}`, () => {
+        const r = rng(C * OC + N);
+        const wf = randn(OC * C, r), inp = randn(N * C, r);
+        const data = quantize(type, wf, OC, C);
+        const expected = new Float32Array(N * OC);
+        ref.matmulWeight(expected, inp, { type, rows: OC, cols: C, data }, N);
+        // The quantized decode path (N <= 3) quantizes the activations to int8 per 32-block, as
+        // llama.cpp does: its error is bounded by Σ_k |w_k| * d_x(block)/2 where d_x = max|x|/127.
+        const wd = dequantize(type, data, OC, C);
+        const bound = new Float32Array(N * OC);
+        for (let n = 0; n < N; n++) {
+          for (let o = 0; o < OC; o++) {
+            let b = 0;
+            for (let b0 = 0; b0 < C; b0 += 32) {
+              let amax = 0;
+              for (let j = b0; j < Math.min(C, b0 + 32); j++) amax = Math.max(amax, Math.abs(inp[n * C + j]));
+              for (let j = b0; j < Math.min(C, b0 + 32); j++) b += Math.abs(wd[o * C + j]) * amax / 127 / 2;
+            }
+            bound[n * OC + o] = b;
+          }
+        }
+        const results: Float32Array[] = [];
+        for (const be of backends) {
+          const s = new Staging(be, 4 * (N * OC + N * C) + 4 * OC * C + 4096);
+          const o = s.f32(N * OC), x = s.f32(inp);
+          const d = data instanceof Float32Array ? s.f32(data) : data instanceof Uint16Array ? s.u16(data) : s.u8(data);
+          be.matmulWeight(o, x, { type, rows: OC, cols: C, data: d }, N);
+          const quantDecode = N <= 3 && (type === 'q8_0' || type === 'q4_0');
+          for (let i = 0; i < N * OC; i++) {
+            const tol = (quantDecode ? bound[i] * 1.01 : 0) + tolFor(C) + 1e-5 * Math.abs(expected[i]);
+            if (!(Math.abs(o[i] - expected[i]) <= tol)) {
+              throw new Error(`${be.name} ${type}: out[${i}] = ${o[i]}, expected ${expected[i]} within ${tol}`);
+            }
+          }
+          results.push(o.slice());
+        }
+        for (let t = 1; t < results.length; t++) assertIdentical(results[t], results[0], `${type} threads ${backends[t].threads} vs 1`);
+      });
+    }
+  }
+});

@@ -76,14 +76,18 @@ export function readArpa(path: string): NgramModel {
   return parseArpa(readFileSync(path, 'utf8'), path);
 }
 
-/** Shortest decimal that round-trips through float32 — KenLM's precision. */
+/**
+ * Shortest decimal naming the same float32 as x — KenLM stores floats. Depends only on fround(x),
+ * so writing a model read back from its own ARPA text reproduces the text exactly.
+ */
 function fmt(x: number): string {
-  if (x === 0) return '0';
-  for (let p = 6; p <= 9; p++) {
-    const s = x.toPrecision(p);
-    if (Math.fround(Number(s)) === Math.fround(x)) return String(Number(s));
+  const xf = Math.fround(x);
+  if (xf === 0) return '0';
+  for (let p = 1; p <= 9; p++) {
+    const s = String(Number(xf.toPrecision(p)));
+    if (Math.fround(Number(s)) === xf) return s;
   }
-  return String(x);
+  return String(xf);
 }
 
 export function formatArpa(model: NgramModel): string {

@@ -198,6 +198,26 @@ export class Trainer {
     return null;
   }
 
+  /**
+   * Seconds one optimizer step takes (median of `n` forward+backward passes over a dummy batch, times
+   * the accumulation steps): sizes a run to a time budget. Leaves the weights, the optimizer and the
+   * data position untouched (only the gradients, which every step zeroes first).
+   */
+  timeStep(n = 3): number {
+    const tokens = new Int32Array(this.tokens.length).map((_, i) => i % this.s.model.vocabSize);
+    const targets = tokens.map((x) => (x + 1) % this.s.model.vocabSize);
+    const times: number[] = [];
+    for (let i = 0; i < n + 1; i++) {
+      const t = performance.now();
+      forward(this.params, this.acts, tokens, targets);
+      backward(this.params, this.grads, this.acts, tokens, targets);
+      if (i > 0) times.push((performance.now() - t) / 1000); // the first pass warms up
+    }
+    for (const g of this.grads.tensors.values()) g.fill(0);
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)] * this.s.accumSteps;
+  }
+
   /** Mean validation loss over evalBatches fixed micro-batches (the same ones at every evaluation). */
   validationLoss(): number | null {
     if (!this.val) return null;

@@ -137,24 +137,39 @@ function readScalar(c: HeaderCursor, type: GgufType, what: string): unknown {
   }
 }
 
+/** The shortest decimal that rounds to the same float32 (so 1e-5 stored as f32 reads back as 1e-5). */
+function shortestF32(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  for (let p = 1; p <= 9; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === x) return y;
+  }
+  return x;
+}
+
+/** elem_type, count and elements of an array (nested arrays repeat this without a value type). */
+function readArrayBody(c: HeaderCursor, key: string, fileSize: number): GgufValue {
+  const at = c.pos;
+  const elemType = c.u32(`array element type of '${key}'`) as GgufType;
+  const n = c.size(`array length of '${key}'`, fileSize);
+  if (elemType === GgufType.ARRAY) {
+    const value: GgufValue[] = [];
+    for (let i = 0; i < n; i++) value.push(readArrayBody(c, `${key}[${i}]`, fileSize));
+    return { type: GgufType.ARRAY, elemType, value };
+  }
+  if (!(elemType in GgufType)) throw new Error(`corrupt GGUF: array '${key}' at byte ${at} has unknown element type ${elemType}`);
+  const value: unknown[] = new Array(n);
+  for (let i = 0; i < n; i++) value[i] = readScalar(c, elemType, `${key}[${i}]`);
+  return { type: GgufType.ARRAY, elemType, value };
+}
+
 function readValue(c: HeaderCursor, key: string, fileSize: number): GgufValue {
   const at = c.pos;
   const type = c.u32(`value type of '${key}'`) as GgufType;
-  if (type === GgufType.ARRAY) {
-    const elemType = c.u32(`array element type of '${key}'`) as GgufType;
-    const n = c.size(`array length of '${key}'`, fileSize);
-    if (elemType === GgufType.ARRAY) {
-      const value: GgufValue[] = [];
-      for (let i = 0; i < n; i++) value.push(readValue(c, `${key}[${i}]`, fileSize));
-      return { type, elemType, value };
-    }
-    if (!(elemType in GgufType)) throw new Error(`corrupt GGUF: array '${key}' at byte ${at} has unknown element type ${elemType}`);
-    const value: unknown[] = new Array(n);
-    for (let i = 0; i < n; i++) value[i] = readScalar(c, elemType, `${key}[${i}]`);
-    return { type, elemType, value };
-  }
+  if (type === GgufType.ARRAY) return readArrayBody(c, key, fileSize);
   if (!(type in GgufType)) throw new Error(`corrupt GGUF: key '${key}' at byte ${at} has unknown value type ${type}`);
-  return { type, value: readScalar(c, type, `value of '${key}'`) };
+  const value = readScalar(c, type, `value of '${key}'`);
+  return { type, value: type === GgufType.FLOAT32 ? shortestF32(value as number) : value };
 }
 
 /** Opens a GGUF file and parses its header; tensor data stays on disk until read. */
@@ -274,29 +289,22 @@ function writeScalar(s: ByteSink, type: GgufType, v: unknown, key: string): void
   }
 }
 
+function writeArrayBody(s: ByteSink, key: string, v: GgufValue): void {
+  const elemType = v.elemType;
+  if (elemType === undefined) throw new Error(`GGUF metadata '${key}': array without an element type`);
+  const arr = v.value as ArrayLike<unknown>;
+  s.u32(elemType);
+  s.u64(arr.length);
+  for (let i = 0; i < arr.length; i++) {
+    if (elemType === GgufType.ARRAY) writeArrayBody(s, `${key}[${i}]`, arr[i] as GgufValue);
+    else writeScalar(s, elemType, arr[i], key);
+  }
+}
+
 function writeValue(s: ByteSink, key: string, v: GgufValue): void {
   s.u32(v.type);
-  if (v.type === GgufType.ARRAY) {
-    const elemType = v.elemType;
-    if (elemType === undefined) throw new Error(`GGUF metadata '${key}': array without an element type`);
-    const arr = v.value as ArrayLike<unknown>;
-    s.u32(elemType);
-    s.u64(arr.length);
-    for (let i = 0; i < arr.length; i++) {
-      if (elemType === GgufType.ARRAY) {
-        const inner = arr[i] as GgufValue;
-        // nested arrays carry their own type header minus the outer u32
-        const tmp = new ByteSink();
-        writeValue(tmp, `${key}[${i}]`, inner);
-        const b = tmp.bytes();
-        for (let j = 4; j < b.length; j++) s.u8(b[j]);
-      } else {
-        writeScalar(s, elemType, arr[i], key);
-      }
-    }
-  } else {
-    writeScalar(s, v.type, v.value, key);
-  }
+  if (v.type === GgufType.ARRAY) writeArrayBody(s, key, v);
+  else writeScalar(s, v.type, v.value, key);
 }
 
 export interface GgufTensorToWrite {

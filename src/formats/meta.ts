@@ -203,6 +203,8 @@ export interface MetaSaveOptions {
   shards?: number;
   tokenizerModel?: Uint8Array;
   onTensor?: (i: number, n: number, name: string) => void;
+  /** write zip64 records even when not needed (tests the >4 GiB layout on small files) */
+  forceZip64?: boolean;
 }
 
 /** Writes params.json and consolidated.NN.pth files that torch.load reads. */
@@ -214,7 +216,7 @@ export function saveMetaCheckpoint(ckpt: Checkpoint, dir: string, opts: MetaSave
   for (let s = 0; s < nShards; s++) {
     const name = join(dir, `consolidated.${String(s).padStart(2, '0')}.pth`);
     writeAtomically(name, (w) => {
-      const zip = new ZipWriter(w);
+      const zip = new ZipWriter(w, 64, opts.forceZip64);
       const dtypes = specs.map((spec) => {
         const t = ckpt.tensors.get(spec.name)!;
         const want = opts.type ?? t.dtype;

@@ -95,12 +95,13 @@ interface Written { name: Uint8Array; crc: number; size: number; offset: number 
 /** Streams stored entries into a writer; finish() writes the central directory (zip64 when needed). */
 export class ZipWriter {
   private written: Written[] = [];
-  constructor(private readonly w: AtomicFileWriter, private readonly align = 64) {}
+  /** `forceZip64` writes zip64 records even for small entries (to test readers). */
+  constructor(private readonly w: AtomicFileWriter, private readonly align = 64, private readonly forceZip64 = false) {}
 
   add(name: string, data: Uint8Array): void {
     const nameBytes = new TextEncoder().encode(name);
     const offset = this.w.position;
-    const big = data.length >= U32_MAX || offset >= U32_MAX;
+    const big = this.forceZip64 || data.length >= U32_MAX || offset >= U32_MAX;
     // local header: zip64 sizes go in an extra field; padding goes in a second (id 0x4654, "FB" like torch) extra field
     const z64Len = big ? 20 : 0;
     const base = offset + 30 + nameBytes.length + z64Len;
@@ -135,7 +136,7 @@ export class ZipWriter {
   finish(): void {
     const cdStart = this.w.position;
     for (const e of this.written) {
-      const big = e.size >= U32_MAX || e.offset >= U32_MAX;
+      const big = this.forceZip64 || e.size >= U32_MAX || e.offset >= U32_MAX;
       const z64 = big ? 28 : 0;
       const h = new DataView(new ArrayBuffer(46 + e.name.length + z64));
       h.setUint32(0, SIG_CENTRAL, true);
@@ -161,7 +162,7 @@ export class ZipWriter {
     const cdEnd = this.w.position;
     const cdSize = cdEnd - cdStart;
     const n = this.written.length;
-    const need64 = n >= 0xffff || cdStart >= U32_MAX || cdSize >= U32_MAX;
+    const need64 = this.forceZip64 || n >= 0xffff || cdStart >= U32_MAX || cdSize >= U32_MAX;
     if (need64) {
       const z = new DataView(new ArrayBuffer(56 + 20));
       z.setUint32(0, SIG_ZIP64_EOCD, true);

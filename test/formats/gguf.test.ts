@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GgufType, gv, openGguf, writeGguf, type GgufValue } from '../../src/formats/gguf.js';
+import { openGgufCheckpoint, saveGgufCheckpoint } from '../../src/formats/gguf-llama.js';
+import { syntheticCheckpoint, syntheticValues } from '../../src/formats/synthetic.js';
+import { makeConfig } from '../../src/model/config.js';
+import { encodeFromF32 } from '../../src/formats/codec.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'llama-ts-gguf-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+const cfg = makeConfig({ dim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, hiddenDim: 96, vocabSize: 300, maxSeqLen: 32, normEps: 1e-5 });
+
+test('GGUF metadata of every value type round-trips', () => {
+  const md = new Map<string, GgufValue>([
+    ['u8', { type: GgufType.UINT8, value: 250 }], ['i8', { type: GgufType.INT8, value: -100 }],
+    ['u16', { type: GgufType.UINT16, value: 65000 }], ['i16', { type: GgufType.INT16, value: -30000 }],
+    ['u32', gv.u32(4000000000)], ['i32', gv.i32(-2000000000)], ['f32', gv.f32(1.5)],
+    ['bool', gv.bool(true)], ['str', gv.str('héllo ▁ world')],
+    ['u64', { type: GgufType.UINT64, value: 2n ** 60n }], ['i64', { type: GgufType.INT64, value: -5 }],
+    ['f64', { type: GgufType.FLOAT64, value: Math.PI }],
+    ['arr.str', gv.arr(GgufType.STRING, ['a', '', 'ü'])], ['arr.f32', gv.arr(GgufType.FLOAT32, [0.5, -2])],
+    ['arr.nested', { type: GgufType.ARRAY, elemType: GgufType.ARRAY, value: [gv.arr(GgufType.INT32, [1, 2]), gv.arr(GgufType.STRING, ['x'])] }],
+    ['general.alignment', gv.u32(64)],
+  ]);
+  const p = join(dir, 'md.gguf');
+  const t = Float32Array.from({ length: 64 }, (_, i) => i / 7);
+  writeGguf(p, md, [{ name: 'w', shape: [2, 32], dtype: 'f32', data: () => new Uint8Array(t.buffer) }]);
+  const g = openGguf(p);
+  try {
+    assert.equal(g.version, 3);
+    assert.equal(g.alignment, 64);
+    for (const [k, v] of md) assert.deepEqual(g.metadata.get(k), v, k);
+    assert.deepEqual(g.tensors[0].ne, [32, 2]);
+    assert.equal(g.tensors[0].fileOffset % 64, 0);
+    const back = new Float32Array(g.file.read(g.tensors[0].fileOffset, 256, 'w').buffer);
+    assert.deepEqual(back, t);
+  } finally { g.file.close(); }
+});
+
+test('LLaMA GGUF: tensors of every type round-trip with the config and tokenizer', () => {
+  for (const type of ['f32', 'f16', 'q8_0', 'q4_0'] as const) {
+    const ck = syntheticCheckpoint(cfg, { seed: 3 });
+    const p = join(dir, `m-${type}.gguf`);
+    saveGgufCheckpoint(ck, p, { type });
+    const back = openGgufCheckpoint(p);
+    try {
+      assert.deepEqual(back.config, cfg);
+      assert.equal(back.tokenizer.ggufMetadata?.get('tokenizer.ggml.tokens')?.value instanceof Array, true);
+      const wq = back.tensors.get('layers.1.attention.wq.weight')!;
+      assert.equal(wq.dtype, type);
+      const shape = [64, 64];
+      assert.deepEqual(wq.read(), encodeFromF32(type, syntheticValues('layers.1.attention.wq.weight', shape, { seed: 3 }), shape));
+      assert.equal(back.tensors.get('norm.weight')!.dtype, 'f32'); // norms stay f32
+    } finally { back.close(); }
+  }
+});
+
+function writeModel(name: string): string {
+  const p = join(dir, name);
+  saveGgufCheckpoint(syntheticCheckpoint(cfg, { seed: 1 }), p, { type: 'f32' });
+  return p;
+}
+
+test('GGUF errors: bad magic, truncation (names the tensor and byte), unknown type and arch', () => {
+  const p = writeModel('good.gguf');
+  const bytes = readFileSync(p);
+
+  const bad = join(dir, 'bad-magic.gguf');
+  writeFileSync(bad, Buffer.concat([Buffer.from('GGML'), bytes.subarray(4)]));
+  assert.throws(() => openGgufCheckpoint(bad), /not a GGUF file/);
+
+  const cut = join(dir, 'cut.gguf');
+  writeFileSync(cut, bytes.subarray(0, bytes.length - 1000));
+  assert.throws(() => openGgufCheckpoint(cut), /truncated: tensor 'output\.weight' needs bytes \[\d+, \d+\)/);
+
+  const cutHeader = join(dir, 'cut-header.gguf');
+  writeFileSync(cutHeader, bytes.subarray(0, 3000));
+  assert.throws(() => openGgufCheckpoint(cutHeader), /truncated or corrupt: .* at byte \d+/);
+
+  // patch the ggml type of the first tensor info (token_embd) to 12 = Q4_K
+  const g = openGguf(p);
+  g.file.close();
+  const name = Buffer.from('token_embd.weight');
+  const at = bytes.indexOf(name) + name.length + 4 + 2 * 8; // n_dims, ne[0], ne[1]
+  const k = Buffer.from(bytes);
+  k.writeUInt32LE(12, at);
+  const kq = join(dir, 'q4k.gguf');
+  writeFileSync(kq, k);
+  assert.throws(() => openGgufCheckpoint(kq), /tensor 'token_embd\.weight' .* ggml type 12 \(Q4_K\)/);
+
+  const arch = Buffer.from(bytes);
+  const ai = arch.indexOf(Buffer.from('llama', 'utf8'), arch.indexOf(Buffer.from('general.architecture')));
+  arch.write('gemma', ai);
+  const ap = join(dir, 'gemma.gguf');
+  writeFileSync(ap, arch);
+  assert.throws(() => openGgufCheckpoint(ap), /architecture 'gemma' is not supported/);
+});
+
+test('GGUF errors: tokenizer/vocabulary and config/shape mismatches', () => {
+  const ck = syntheticCheckpoint(cfg, { seed: 1 });
+  const tok = new Map(ck.tokenizer.ggufMetadata!);
+  const tokens = tok.get('tokenizer.ggml.tokens')!.value as string[];
+  tok.set('tokenizer.ggml.tokens', gv.arr(GgufType.STRING, tokens.slice(0, 299)));
+  const p = join(dir, 'vocab.gguf');
+  saveGgufCheckpoint(ck, p, { tokenizerMetadata: tok });
+  assert.throws(() => openGgufCheckpoint(p), /tokenizer has 299 tokens .* vocabulary is 300/);
+
+  // a config that disagrees with the tensors: claim a wider FFN
+  const wide = syntheticCheckpoint(makeConfig({ ...cfg, hiddenDim: 128 }), { seed: 1 });
+  const tensors = new Map(wide.tensors);
+  tensors.set('layers.0.feed_forward.w1.weight', syntheticCheckpoint(cfg).tensors.get('layers.0.feed_forward.w1.weight')!);
+  const q = join(dir, 'shape.gguf');
+  saveGgufCheckpoint({ ...wide, tensors }, q);
+  assert.throws(() => openGgufCheckpoint(q), /'layers\.0\.feed_forward\.w1\.weight' .* has shape \[96, 64\] but the config .* implies \[128, 64\]/);
+});

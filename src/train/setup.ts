@@ -26,6 +26,8 @@ import type { BatchSource } from './batch-source.js';
 import { peakGflops } from './flops.js';
 import { MixtureLoader, type SourceSpec } from './mixture.js';
 import { PAPER_ADAMW } from './optimizer.js';
+import { loadSftFile, SftLoader } from './sft.js';
+import type { ChatTokenizer } from '../tokenizer/chat-template.js';
 import { table2Recipe, tokenBatch } from './schedule.js';
 import type { TrainSettings } from './trainer.js';
 
@@ -158,5 +160,13 @@ export function openPretrainData(s: TrainSettings): { train: BatchSource; val: B
   const train = new MixtureLoader(d.sources, { ...opts, seed: s.seed });
   // Validation: a fixed seed of its own, so its batches do not depend on the training seed.
   const val = d.val?.length ? new MixtureLoader([{ name: 'val', shards: d.val, weight: 1 }], { ...opts, seed: 12345 }) : null;
+  return { train, val };
+}
+
+/** The instruction data of a finetuning run (also on resume): JSONL tokenized with the chat template. */
+export function openFinetuneData(s: TrainSettings, tok: ChatTokenizer): { train: BatchSource; val: BatchSource | null } {
+  const d = s.data as { sft: string; val: string | null };
+  const train = new SftLoader(loadSftFile(d.sft, tok), s.seqLen, s.seed, tok.eosId);
+  const val = d.val ? new SftLoader(loadSftFile(d.val, tok), s.seqLen, 12345, tok.eosId) : null;
   return { train, val };
 }

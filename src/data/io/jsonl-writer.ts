@@ -55,7 +55,9 @@ class OneShard {
 
   async abort(): Promise<void> {
     this.gz?.destroy();
+    const closed = this.file.closed ? Promise.resolve() : once(this.file, 'close');
     this.file.destroy();
+    await closed;
     await unlink(this.tmp).catch(() => {});
   }
 }

@@ -106,7 +106,12 @@ export async function* readWarcRecords(path: string, sink: BadRecordSink): Async
       extra.push(next);
     }
     while (extra.length && extra[extra.length - 1]!.length === 0) extra.pop();
-    if (extra.length) {
+    if (extra.length && extra[0]!.length === 0) {
+      // The block ended at a line end as declared: the length was right and the lines that
+      // follow are debris between records.
+      sink.bad(READER, { reason: 'malformed-warc-record', where: `${path} byte ${start}`, detail: `${extra.length} line(s) of non-WARC text after record ${headers.get('warc-record-id') ?? '?'}`, sample: extra.find((b) => b.length)?.toString('latin1', 0, 120) ?? '' });
+    } else if (extra.length) {
+      // The block ended mid-line: the declared length was short; the rest of the text belongs here.
       sink.bad(READER, { reason: 'content-length-mismatch-repaired', where: `${path} byte ${start}`, detail: `record ${headers.get('warc-record-id') ?? '?'}: ${extra.length} line(s) after the declared ${len} bytes were kept` });
       block = Buffer.concat([block, ...extra.flatMap((b) => [b, Buffer.from('\n')])]);
     }

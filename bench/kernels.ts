@@ -1,0 +1,211 @@
+/**
+ * `npm run bench -- kernels [--threads 2] [--rounds 5] [--quick]`
+ *
+ * Our WebAssembly kernels against native OpenBLAS SGEMM through numpy (/usr/bin/python3, as in
+ * ../shared/peers/openblas/gemm.py), same shapes, same thread count, in one run: a persistent
+ * python process times the peer, and each round alternates ours and the peer; figures are
+ * medians over rounds of the per-call median. The machine is shared, so read the ratios, not
+ * the absolute figures.
+ *   matmul  M×K×N: forward  out[M,N] = inp[M,K]·W[N,K]^T  (peer: A @ W.T)
+ *                  dinp     dinp[M,K] += dout[M,N]·W[N,K] (peer: D @ W)
+ *                  dweight  dW[N,K] += dout[M,N]^T·inp[M,K] (peer: D.T @ A)
+ *   decode 1×K×N: matrix-vector with f32 weights (peer: gemv) and q8_0 weights (ours only), as
+ *                  GFLOP/s and weight-streaming GB/s against ~20 GB/s (2-thread read bandwidth
+ *                  measured in ../shared/peers).
+ *   attention: causal fwd+bwd throughput (tokens/s, GFLOP/s counting only the causal half).
+ * The last line is one JSON object.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import type { Backend, F32 } from '../src/kernels/backend.js';
+import { quantize } from '../src/kernels/quant.js';
+import { createWasmBackend } from '../src/kernels/wasm.js';
+
+const PEER_SCRIPT = String.raw`
+import sys, json, time, os
+import numpy as np
+try:
+    import threadpoolctl
+    info = [{k: d.get(k) for k in ("internal_api", "version", "num_threads")} for d in threadpoolctl.threadpool_info()]
+except Exception as e:
+    info = str(e)
+print(json.dumps({"ready": True, "numpy": np.__version__, "blas": info}), flush=True)
+rng = np.random.default_rng(0)
+ops = {}
+for line in sys.stdin:
+    c = json.loads(line)
+    M, K, N, v, reps = c["M"], c["K"], c["N"], c["variant"], c["reps"]
+    key = (M, K, N, v)
+    if key not in ops:
+        ops.clear()
+        A = rng.standard_normal((M, K), dtype=np.float32)
+        W = rng.standard_normal((N, K), dtype=np.float32)
+        D = rng.standard_normal((M, N), dtype=np.float32)
+        if v == "forward":
+            C = np.empty((M, N), dtype=np.float32); fn = lambda: np.matmul(A, W.T, out=C)
+        elif v == "dinp":
+            C = np.empty((M, K), dtype=np.float32); fn = lambda: np.matmul(D, W, out=C)
+        else:
+            C = np.empty((N, K), dtype=np.float32); fn = lambda: np.matmul(D.T, A, out=C)
+        fn()
+        ops[key] = fn
+    fn = ops[key]
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
+    print(json.dumps({"times": ts}), flush=True)
+`;
+
+class Peer {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+  info: unknown = null;
+  constructor(threads: number) {
+    const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+    this.proc = spawn('/usr/bin/python3', ['-u', '-c', PEER_SCRIPT], { env });
+    this.proc.stderr.on('data', (d) => process.stderr.write(`[peer] ${d}`));
+    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
+  }
+  private async next(): Promise<Record<string, unknown>> {
+    const r = await this.lines.next();
+    if (r.done) throw new Error('bench kernels: the numpy/OpenBLAS peer exited (is python3-numpy installed for /usr/bin/python3?)');
+    return JSON.parse(r.value) as Record<string, unknown>;
+  }
+  async start(): Promise<void> { this.info = await this.next(); }
+  async time(M: number, K: number, N: number, variant: string, reps: number): Promise<number> {
+    this.proc.stdin.write(JSON.stringify({ M, K, N, variant, reps }) + '\n');
+    return median((await this.next()).times as number[]);
+  }
+  close(): void { this.proc.stdin.end(); this.proc.kill(); }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function timeCalls(fn: () => void, reps: number): number {
+  fn();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    ts.push((performance.now() - t0) / 1000);
+  }
+  return median(ts);
+}
+
+function fillRandom(x: Float32Array, seed: number): void {
+  let s = seed >>> 0;
+  for (let i = 0; i < x.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = s / 2147483648 - 1;
+  }
+}
+
+const fmt = (x: number, d = 1) => x.toFixed(d).padStart(8);
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { threads: { type: 'string', default: '2' }, rounds: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } },
+  });
+  const threads = Number(values.threads), rounds = Number(values.rounds);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`bench kernels: --threads must be a positive integer, got ${values.threads}`);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench kernels: --rounds must be a positive integer, got ${values.rounds}`);
+  const be = await createWasmBackend({ threads });
+  const peer = new Peer(threads);
+  await peer.start();
+  console.log(`# ours: ${be.name}  peer: numpy ${JSON.stringify(peer.info)}  threads ${threads}, ${rounds} rounds, medians`);
+  console.log('# shared, noisy machine: compare the ratios (measured in the same run), not absolute figures');
+  const report: Record<string, unknown>[] = [];
+  try {
+    // ------------------------------------------------------------- matmul
+    const shapes: [number, number, number][] = values.quick ? [[2048, 288, 768]] : [[2048, 288, 768], [2048, 768, 288], [2048, 288, 32000]];
+    console.log('shape M×K×N           variant   ours GFLOP/s  OpenBLAS GFLOP/s  ratio');
+    for (const [M, K, N] of shapes) {
+      const bytes = 4 * (M * K * 2 + N * K * 2 + M * N * 2) + (1 << 20);
+      const arena = be.createArena(bytes, `bench ${M}x${K}x${N}`);
+      const inp = arena.f32('inp', [M, K]), w = arena.f32('w', [N, K]), out = arena.f32('out', [M, N]);
+      const dout = arena.f32('dout', [M, N]), dinp = arena.f32('dinp', [M, K]), dw = arena.f32('dw', [N, K]);
+      fillRandom(inp, 1); fillRandom(w, 2); fillRandom(dout, 3);
+      const flops = 2 * M * N * K;
+      const variants: [string, () => void][] = [
+        ['forward', () => be.matmulForward(out, inp, w, M, K, N)],
+        ['dinp', () => be.matmulBackward(dinp, null, dout, inp, w, M, K, N)],
+        ['dweight', () => be.matmulBackward(null, dw, dout, inp, w, M, K, N)],
+      ];
+      for (const [variant, fn] of variants) {
+        const reps = N > 10000 ? 2 : 5;
+        const ours: number[] = [], theirs: number[] = [];
+        for (let r = 0; r < rounds; r++) {
+          ours.push(timeCalls(fn, reps));
+          theirs.push(await peer.time(M, K, N, variant, reps));
+        }
+        const o = flops / median(ours) / 1e9, p = flops / median(theirs) / 1e9;
+        console.log(`${`${M}×${K}×${N}`.padEnd(22)}${variant.padEnd(10)}${fmt(o)}      ${fmt(p)}        ${fmt(o / p, 2)}`);
+        report.push({ kind: 'matmul', shape: `${M}x${K}x${N}`, variant, ours_gflops: +o.toFixed(2), peer_gflops: +p.toFixed(2), ratio: +(o / p).toFixed(3) });
+      }
+    }
+
+    // ------------------------------------------------------------- decode
+    console.log('decode 1×K×N         weights   ours GFLOP/s  GB/s   OpenBLAS gemv GFLOP/s  GB/s   ratio  GB/s vs 20');
+    for (const [K, N] of [[4096, 4096], [288, 32000]] as const) {
+      const arena = be.createArena(4 * (K * N + K + N) + (K * N / 32) * 34 + (1 << 20), `decode ${K}x${N}`);
+      const x = arena.f32('x', [K]), out = arena.f32('out', [N]), wf = arena.f32('w', [N, K]);
+      fillRandom(x, 4); fillRandom(wf, 5);
+      const q8 = arena.u8('wq', (K * N / 32) * 34);
+      q8.set(quantize('q8_0', wf, N, K) as Uint8Array);
+      const flops = 2 * K * N;
+      const cases: [string, number, () => void][] = [
+        ['f32', K * N * 4, () => be.matmulForward(out, x, wf, 1, K, N)],
+        ['q8_0', (K * N / 32) * 34, () => be.matmulWeight(out, x, { type: 'q8_0', rows: N, cols: K, data: q8 }, 1)],
+      ];
+      const peerTimes: number[] = [];
+      const ourTimes: number[][] = cases.map(() => []);
+      for (let r = 0; r < rounds; r++) {
+        cases.forEach(([, , fn], i) => ourTimes[i].push(timeCalls(fn, 20)));
+        peerTimes.push(await peer.time(1, K, N, 'forward', 20));
+      }
+      const p = flops / median(peerTimes) / 1e9, pGB = (K * N * 4) / median(peerTimes) / 1e9;
+      cases.forEach(([type, wbytes], i) => {
+        const t = median(ourTimes[i]);
+        const o = flops / t / 1e9, gb = wbytes / t / 1e9;
+        console.log(`${`1×${K}×${N}`.padEnd(21)}${type.padEnd(10)}${fmt(o)}   ${fmt(gb)}   ${fmt(p)}              ${fmt(pGB)}  ${fmt(o / p, 2)}  ${fmt(gb / 20, 2)}`);
+        report.push({
+          kind: 'decode', shape: `1x${K}x${N}`, weights: type, ours_gflops: +o.toFixed(2), ours_GBps: +gb.toFixed(2),
+          peer_gflops: +p.toFixed(2), peer_GBps: +pGB.toFixed(2), ratio: +(o / p).toFixed(3), bandwidth_ratio_vs_20GBps: +(gb / 20).toFixed(3),
+        });
+      });
+    }
+
+    // ------------------------------------------------------------- attention
+    console.log('attention fwd+bwd (causal)           ms/call   tokens/s   GFLOP/s');
+    for (const [B, T, H, hd] of [[8, 256, 6, 48], [1, 2048, 6, 48]] as const) {
+      const nq = B * T * H * hd;
+      const arena = be.createArena(4 * (10 * nq + B * H * T) + (1 << 20), `attention T=${T}`);
+      const f = (name: string): F32 => arena.f32(name, [nq]);
+      const q = f('q'), k = f('k'), v = f('v'), out = f('out'), dout = f('dout'), dq = f('dq'), dk = f('dk'), dv = f('dv');
+      const lse = arena.f32('lse', [B * H * T]);
+      fillRandom(q, 6); fillRandom(k, 7); fillRandom(v, 8); fillRandom(dout, 9);
+      const step = (b: Backend) => {
+        b.attentionForward(out, lse, q, k, v, B, T, H, H, hd);
+        b.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, H, hd);
+      };
+      const ts: number[] = [];
+      for (let r = 0; r < rounds; r++) ts.push(timeCalls(() => step(be), T > 1000 ? 1 : 3));
+      const t = median(ts);
+      // causal: forward 2 products of T²/2·hd multiply-adds (QK^T, PV), backward 5 (recomputed scores, dP, dV, dQ, dK)
+      const flops = B * H * 7 * 2 * (T * T / 2) * hd;
+      console.log(`B=${B} T=${T} heads=${H} hd=${hd}`.padEnd(36) + `${fmt(t * 1e3)}  ${fmt((B * T) / t, 0)}   ${fmt(flops / t / 1e9)}`);
+      report.push({ kind: 'attention', B, T, heads: H, headDim: hd, ms: +(t * 1e3).toFixed(2), tokens_per_s: Math.round((B * T) / t), gflops: +(flops / t / 1e9).toFixed(2) });
+    }
+  } finally {
+    peer.close();
+    be.dispose();
+  }
+  console.log(JSON.stringify({ bench: 'kernels', backend: be.name, threads, rounds, peer: 'numpy+OpenBLAS', note: 'shared noisy machine; ratios measured in the same run', results: report }));
+}

@@ -8,7 +8,8 @@
  *    anyway has it ignored). greedy = each such token is the top-1 of its top_logprobs.
  *  - generation: POST /v1/completions {prompt, max_tokens, temperature, stop, seed}; the text is
  *    cut again locally at the stop strings (the API takes at most 4).
- * text_offset is read as a UTF-16 character offset into the prompt (OpenAI's meaning).
+ * text_offset is read as a UTF-16 character offset into the prompt (OpenAI's meaning). With an
+ * empty context the first token has no logprob and is left out of the sum.
  */
 import type { EvalModel, GenerateRequest, LoglikelihoodRequest, LoglikelihoodResult } from './model.js';
 import { cutAtStops, splitAtBoundary } from './model.js';
@@ -99,6 +100,9 @@ export class OpenAICompletionsModel implements EvalModel {
       // A token belongs to the continuation if it carries continuation characters and starts inside the prompt.
       if (tokEnd <= boundary || off >= end) continue;
       const v = lp.token_logprobs[i];
+      // The prompt's first token has no logprob (nothing precedes it); with an empty context
+      // (CrowS-Pairs) the score therefore starts at the second token.
+      if (v === null && i === 0) continue;
       if (typeof v !== 'number') throw new Error(`${this.endpoint}: token ${i} of the continuation has no logprob (the first token of a prompt has none; is the context empty?)`);
       logprob += v;
       counted++;

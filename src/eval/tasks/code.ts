@@ -96,7 +96,7 @@ export function loadMbpp(dataDir: string): MbppDoc[] {
     requireFields(file, line, r, { task_id: 'number', text: 'string', code: 'string', test_setup_code: 'string', test_list: 'array' });
     if (r.test_list.length === 0) throw new DatasetError(file, line, 'test_list is empty');
     // 972 of 974 solutions use CRLF line ends; prompts show them with \n.
-    return { id: r.task_id, text: r.text, code: r.code.replace(/\r\n/g, '\n'), setup: r.test_setup_code.replace(/\r\n/g, '\n'), tests: r.test_list };
+    return { id: r.task_id, text: r.text, code: r.code.replace(/\r\n?/g, '\n'), setup: r.test_setup_code.replace(/\r\n?/g, '\n'), tests: r.test_list };
   });
 }
 

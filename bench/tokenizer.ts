@@ -1,0 +1,166 @@
+/**
+ * `npm run bench -- tokenizer [--mb 10] [--reps 3] [--no-train] [--train-vocab 8000]`
+ *
+ * Meta's LLaMA tokenizer.model on ~10 MB of ../shared/data corpora (books, Shakespeare, WikiText,
+ * Wikipedia XML), one line = one encode call, in one run and alternating:
+ *   ours, 1 thread   a fresh SentencePieceTokenizer per repetition (its word cache starts empty)
+ *   ours, 2 threads  encodeBatch(lines, {threads: 2}) (worker start-up and model load included)
+ *   spm_encode / spm_decode (Debian's C++ SentencePiece), whole process incl. model load
+ * MB/s = UTF-8 bytes of the text / wall seconds, median over repetitions. Every run also checks
+ * that our ids equal spm_encode's, line by line, and our decoding equals spm_decode's.
+ * Training: `llama-ts tokenizer train --llama` against `spm_train` with the same options on the
+ * books + Shakespeare + WikiText valid (WikiText test held out): time, peak RSS, identical pieces,
+ * tokens per byte of both on the held-out text.
+ * The machine is shared and noisy: read the ratios. The last line is one JSON object.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SentencePieceTokenizer } from '../src/tokenizer/index.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const data = join(root, '../shared/data');
+const META = join(data, 'tokenizer/tokenizer.model');
+const CORPUS = ['gutenberg/1342-0.txt', 'gutenberg/1661-0.txt', 'gutenberg/84-0.txt', 'gutenberg/11-0.txt',
+  'tinyshakespeare/input.txt', 'wikitext2/valid.txt', 'wikitext2/test.txt',
+  'wikipedia_xml/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.xml'];
+const TRAIN = ['gutenberg/1342-0.txt', 'gutenberg/1661-0.txt', 'gutenberg/84-0.txt', 'gutenberg/11-0.txt',
+  'tinyshakespeare/input.txt', 'wikitext2/valid.txt'];
+const HELD_OUT = 'wikitext2/test.txt';
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
+const fmt = (x: number) => x.toFixed(2);
+
+function timed<T>(f: () => T): [T, number] {
+  const t = performance.now();
+  const r = f();
+  return [r, (performance.now() - t) / 1000];
+}
+
+/** Runs a command under /usr/bin/time when present, for peak RSS; returns wall seconds and KiB. */
+function runMeasured(cmd: string, args: string[], opts: { stdinFile?: string; stdoutFile?: string } = {}): { wall: number; maxRssKiB: number | null; stdout: string } {
+  const hasTime = existsSync('/usr/bin/time');
+  const tf = join(tmpdir(), `bench-time-${process.pid}`);
+  const full = hasTime ? ['/usr/bin/time', ['-f', '%M', '-o', tf, cmd, ...args]] as const : [cmd, args] as const;
+  const t = performance.now();
+  const r = spawnSync(full[0], [...full[1]], {
+    input: opts.stdinFile ? readFileSync(opts.stdinFile) : undefined, maxBuffer: 1 << 30,
+  });
+  const wall = (performance.now() - t) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr?.toString().slice(-2000)}`);
+  if (opts.stdoutFile) writeFileSync(opts.stdoutFile, r.stdout);
+  let maxRssKiB: number | null = null;
+  if (hasTime) { maxRssKiB = Number(readFileSync(tf, 'utf8').trim().split('\n').pop()); rmSync(tf, { force: true }); }
+  return { wall, maxRssKiB, stdout: r.stdout.toString() };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: {
+    mb: { type: 'string', default: '10' }, reps: { type: 'string', default: '3' },
+    'no-train': { type: 'boolean' }, 'train-vocab': { type: 'string', default: '8000' },
+  } });
+  if (!existsSync(META)) throw new Error(`bench tokenizer needs ../shared/data (Meta's model at ${META})`);
+  for (const tool of ['spm_encode', 'spm_decode', 'spm_train']) {
+    if (spawnSync(tool, ['--help']).error) throw new Error(`${tool} not found: apt-get install sentencepiece`);
+  }
+  const reps = Math.max(1, Number(values.reps));
+  const dir = mkdtempSync(join(tmpdir(), 'bench-tok-'));
+  try {
+    // Corpus: whole lines up to the size asked for.
+    const limit = Number(values.mb) * 1e6;
+    let text = '';
+    for (const f of CORPUS) { text += readFileSync(join(data, f), 'utf8'); if (!text.endsWith('\n')) text += '\n'; if (Buffer.byteLength(text) >= limit) break; }
+    let buf = Buffer.from(text);
+    let end = Math.min(buf.length, limit);
+    while (end > 0 && buf[end - 1] !== 0x0a) end--;
+    buf = buf.subarray(0, end);
+    const corpusFile = join(dir, 'corpus.txt');
+    writeFileSync(corpusFile, buf);
+    const lines = buf.toString('utf8').split('\n');
+    lines.pop();
+    const bytes = buf.length - lines.length; // text bytes without the newlines
+    console.log(`corpus: ${(buf.length / 1e6).toFixed(1)} MB, ${lines.length} lines; model ${META}; ${reps} repetitions`);
+
+    const r = { ours1: [] as number[], ours2: [] as number[], spmEnc: [] as number[], oursDec: [] as number[], spmDec: [] as number[] };
+    let mismatchIds = -1, mismatchText = -1, tokens = 0;
+    const idsFile = join(dir, 'ids.txt');
+    for (let rep = 0; rep < reps; rep++) {
+      const spm = runMeasured('spm_encode', [`--model=${META}`, '--output_format=id'], { stdinFile: corpusFile, stdoutFile: idsFile });
+      r.spmEnc.push(spm.wall);
+      const tok = SentencePieceTokenizer.load(META);
+      const [ours, t1] = timed(() => lines.map((l) => tok.encode(l)));
+      r.ours1.push(t1);
+      const fresh = SentencePieceTokenizer.load(META);
+      const t2s = performance.now();
+      const ours2 = await fresh.encodeBatch(lines, { threads: 2 });
+      r.ours2.push((performance.now() - t2s) / 1000);
+      const [decoded, td] = timed(() => ours.map((ids) => tok.decode(ids)));
+      r.oursDec.push(td);
+      const spmDec = runMeasured('spm_decode', [`--model=${META}`, '--input_format=id'], { stdinFile: idsFile });
+      r.spmDec.push(spmDec.wall);
+      if (rep === 0) {
+        const spmIds = spm.stdout.split('\n');
+        mismatchIds = 0;
+        for (let i = 0; i < lines.length; i++) {
+          const mine = ours[i].join(' ');
+          if (mine !== spmIds[i] || ours2[i].join(' ') !== mine) { if (mismatchIds < 3) console.log(`  MISMATCH line ${i + 1}: ${JSON.stringify(lines[i]).slice(0, 100)}`); mismatchIds++; }
+          tokens += ours[i].length;
+        }
+        const spmText = spmDec.stdout.split('\n');
+        mismatchText = 0;
+        for (let i = 0; i < lines.length; i++) if (decoded[i] !== spmText[i]) mismatchText++;
+      }
+      console.log(`  rep ${rep + 1}: encode MB/s ours(1) ${fmt(bytes / 1e6 / t1)} ours(2) ${fmt(bytes / 1e6 / r.ours2[rep])} spm_encode ${fmt(bytes / 1e6 / spm.wall)}; decode MB/s ours ${fmt(bytes / 1e6 / td)} spm_decode ${fmt(bytes / 1e6 / spmDec.wall)}`);
+    }
+    const mbps = (k: keyof typeof r) => bytes / 1e6 / median(r[k]);
+    const enc = { ours1: mbps('ours1'), ours2: mbps('ours2'), spm: mbps('spmEnc') };
+    const dec = { ours: mbps('oursDec'), spm: mbps('spmDec') };
+    console.log(`encode (median MB/s): ours 1 thread ${fmt(enc.ours1)}, 2 threads ${fmt(enc.ours2)}, spm_encode ${fmt(enc.spm)} → ${fmt(enc.ours1 / enc.spm)}× / ${fmt(enc.ours2 / enc.spm)}×`);
+    console.log(`decode (median MB/s): ours ${fmt(dec.ours)}, spm_decode ${fmt(dec.spm)} → ${fmt(dec.ours / dec.spm)}×`);
+    console.log(`exactness: ${tokens} tokens; lines whose ids differ from spm_encode: ${mismatchIds}; decoded lines differing from spm_decode: ${mismatchText}`);
+
+    let train: Record<string, unknown> | null = null;
+    if (!values['no-train']) {
+      const vocab = values['train-vocab']!;
+      const inputs = TRAIN.map((f) => join(data, f));
+      const trainBytes = inputs.reduce((n, f) => n + readFileSync(f).length, 0);
+      const cli = join(root, 'dist/src/cli/main.js');
+      const oursPrefix = join(dir, 'ours'), spmPrefix = join(dir, 'spm');
+      const spmT = runMeasured('spm_train', [`--input=${inputs.join(',')}`, `--model_prefix=${spmPrefix}`, '--model_type=bpe',
+        `--vocab_size=${vocab}`, '--normalization_rule_name=identity', '--character_coverage=0.99995', '--split_digits=true',
+        '--byte_fallback=true', '--allow_whitespace_only_pieces=true', '--remove_extra_whitespaces=false', '--minloglevel=2']);
+      const oursT = runMeasured(process.execPath, [cli, 'tokenizer', 'train', '--llama', '--vocab-size', vocab, '--output', oursPrefix, ...inputs.flatMap((f) => ['--input', f])]);
+      const a = SentencePieceTokenizer.load(`${oursPrefix}.model`), b = SentencePieceTokenizer.load(`${spmPrefix}.model`);
+      let samePos = 0;
+      const setB = new Set(b.vocab.pieces);
+      let sameSet = 0;
+      for (let i = 0; i < a.vocabSize; i++) { if (a.vocab.pieces[i] === b.vocab.pieces[i]) samePos++; if (setB.has(a.vocab.pieces[i])) sameSet++; }
+      const held = readFileSync(join(data, HELD_OUT), 'utf8').split('\n');
+      const heldBytes = Buffer.byteLength(held.join('\n'));
+      const count = (t: SentencePieceTokenizer) => held.reduce((n, l) => n + t.encode(l).length, 0);
+      const tpbOurs = count(a) / heldBytes, tpbSpm = count(b) / heldBytes;
+      train = {
+        corpus_mb: +(trainBytes / 1e6).toFixed(2), vocab: Number(vocab),
+        ours_s: +oursT.wall.toFixed(2), spm_s: +spmT.wall.toFixed(2), time_ratio: +(oursT.wall / spmT.wall).toFixed(2),
+        ours_peak_mib: oursT.maxRssKiB && Math.round(oursT.maxRssKiB / 1024), spm_peak_mib: spmT.maxRssKiB && Math.round(spmT.maxRssKiB / 1024),
+        same_position: samePos, same_set: sameSet, pieces: a.vocabSize,
+        tokens_per_byte_ours: +tpbOurs.toFixed(5), tokens_per_byte_spm: +tpbSpm.toFixed(5),
+      };
+      console.log(`train (${train.corpus_mb} MB, vocab ${vocab}, LLaMA options): ours ${train.ours_s} s / ${train.ours_peak_mib} MiB, spm_train ${train.spm_s} s / ${train.spm_peak_mib} MiB → time ${train.time_ratio}×`);
+      console.log(`  pieces at the same id: ${samePos}/${a.vocabSize}, same set: ${sameSet}; held-out ${HELD_OUT} tokens/byte ours ${fmt(tpbOurs * 1000)}e-3, spm ${fmt(tpbSpm * 1000)}e-3`);
+    }
+    console.log(JSON.stringify({
+      bench: 'tokenizer', corpus_mb: +(buf.length / 1e6).toFixed(2), lines: lines.length, tokens, reps,
+      encode_mbps: { ours_1thread: +enc.ours1.toFixed(2), ours_2threads: +enc.ours2.toFixed(2), spm_encode: +enc.spm.toFixed(2) },
+      decode_mbps: { ours: +dec.ours.toFixed(2), spm_decode: +dec.spm.toFixed(2) },
+      ratio: { encode_1thread: +(enc.ours1 / enc.spm).toFixed(2), encode_2threads: +(enc.ours2 / enc.spm).toFixed(2), decode: +(dec.ours / dec.spm).toFixed(2), ...(train ? { train_time: train.time_ratio } : {}) },
+      mismatched_lines: { encode: mismatchIds, decode: mismatchText },
+      train,
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -64,6 +64,8 @@ export interface LoadedModel {
   readonly tokenizer: TextTokenizer | null;
   /** Human-readable name (file name) and weight type summary. */
   readonly name: string;
+  /** Tokens one sequence can hold (may be less than config.maxSeqLen to save memory). */
+  readonly contextLength?: number;
   newSequence(): Sequence;
   /** Batched decode across sequences, when the implementation offers it (see DecodeBatch). */
   decodeBatch?: DecodeBatch;

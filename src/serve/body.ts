@@ -22,15 +22,14 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number, timeoutMs: 
       clearTimeout(timer);
       if (err) reject(err); else resolve(value);
     };
-    const timer = setTimeout(() => {
-      finish(new ApiError(408, `request body not received within ${timeoutMs} ms`));
-      req.destroy();
-    }, timeoutMs);
+    // on 408/413 the error response is still sent; sendError closes the connection after it
+    const timer = setTimeout(() => finish(new ApiError(408, `request body not received within ${timeoutMs} ms`)), timeoutMs);
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > maxBytes) {
         finish(new ApiError(413, `request body exceeds the limit of ${maxBytes} bytes`));
-        req.destroy();
+        req.removeAllListeners('data');
+        req.resume();
         return;
       }
       chunks.push(c);

@@ -20,8 +20,10 @@ export function sendError(res: ServerResponse, err: unknown): void {
     res.end();
     return;
   }
-  res.writeHead(e.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  // a request whose body was not read to its end leaves the connection unusable: close it
+  const close = e.status === 408 || e.status === 413;
+  res.writeHead(e.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(close ? { connection: 'close' } : {}) });
+  res.end(body, () => { if (close) res.socket?.destroy(); });
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {

@@ -84,7 +84,7 @@ export async function completions(ctx: OpenAiContext, body: unknown, req: Incomi
       if (echo) sse.send({ ...base, choices: [{ index: 0, text: promptText(ctx, promptIds), logprobs: null, finish_reason: null }] });
       const result = await ctx.scheduler.submit({
         promptIds, sampling: opts, chooser: ctx.makeChooser(opts), promptLogprobs: false, signal,
-        onToken: (t) => sse.send({ ...base, choices: [{ index: 0, text: t.text, logprobs: wantLogprobs ? { tokens: [piece(ctx, t.id)], token_logprobs: [t.logprob] } : null, finish_reason: null }] }),
+        onToken: (t) => sse.send({ ...base, choices: [{ index: 0, text: t.text, logprobs: wantLogprobs && t.id >= 0 ? { tokens: [piece(ctx, t.id)], token_logprobs: [t.logprob] } : null, finish_reason: null }] }),
       });
       if (result.finishReason === 'cancelled') return sse.close();
       sse.send({ ...base, choices: [{ index: 0, text: '', logprobs: null, finish_reason: finish(result) }] });

@@ -6,6 +6,7 @@
  * Between iterations the loop yields to the event loop, so HTTP I/O and disconnects are seen.
  */
 import type { GeneratedToken, LoadedModel, SamplingOptions, Sequence } from '../inference/types.js';
+import { TextStream } from '../inference/text-stream.js';
 import { ApiError } from './errors.js';
 
 export type FinishReason = 'stop' | 'length' | 'eos' | 'context' | 'cancelled';
@@ -38,7 +39,7 @@ interface Active {
   prefilled: number;            // prompt tokens already in the cache
   pending: number | null;       // sampled token not yet fed to the model
   result: JobResult;
-  text: TextAssembler;
+  text: TextStream;
   resolve: (r: JobResult) => void;
   reject: (e: unknown) => void;
 }
@@ -56,12 +57,16 @@ export class Scheduler {
 
   constructor(readonly model: LoadedModel, readonly opts: SchedulerOptions) {}
 
+  get contextLength(): number {
+    return this.model.contextLength ?? this.model.config.maxSeqLen;
+  }
+
   get load(): { active: number; queued: number } {
     return { active: this.active.length, queued: this.queue.length };
   }
 
   submit(job: Job): Promise<JobResult> {
-    const ctx = this.model.config.maxSeqLen;
+    const ctx = this.contextLength;
     if (job.promptIds.length >= ctx) {
       throw new ApiError(400, `prompt of ${job.promptIds.length} tokens does not fit the model's context of ${ctx} tokens`, 'invalid_request_error', 'prompt', 'context_length_exceeded');
     }
@@ -82,10 +87,14 @@ export class Scheduler {
         continue;
       }
       const result: JobResult = { text: '', tokens: [], tokenLogprobs: [], promptLogprobs: [null], finishReason: 'length' };
-      this.active.push({
-        job, seq: this.model.newSequence(), prefilled: 0, pending: null, result,
-        text: new TextAssembler(this.model, job.promptIds, job.sampling.stop ?? []), resolve, reject,
-      });
+      const tok = this.model.tokenizer;
+      if (!tok) {
+        reject(new ApiError(400, `model ${this.model.name} has no tokenizer: text generation needs one`));
+        continue;
+      }
+      // text is decoded after the prompt's last token, so a leading space survives
+      const text = new TextStream(tok, job.promptIds.at(-1) ?? null, job.sampling.stop ?? []);
+      this.active.push({ job, seq: this.model.newSequence(), prefilled: 0, pending: null, result, text, resolve, reject });
     }
   }
 
@@ -169,11 +178,11 @@ export class Scheduler {
     a.result.tokens.push(id);
     a.result.tokenLogprobs.push(logprob);
     if (id === this.model.tokenizer?.eosId) return this.finish(a, 'eos');
-    const { emit, stopped } = a.text.push(id);
+    const emit = a.text.push(id);
     if (emit) a.job.onToken({ id, text: emit, logprob });
-    if (stopped) return this.finish(a, 'stop');
+    if (a.text.stoppedText !== null) return this.finish(a, 'stop');
     if (a.result.tokens.length >= maxTokens) return this.finish(a, 'length');
-    if (a.seq.length + 1 >= this.model.config.maxSeqLen) return this.finish(a, 'context');
+    if (a.seq.length + 1 >= this.contextLength) return this.finish(a, 'context');
     a.pending = id;
   }
 
@@ -181,9 +190,9 @@ export class Scheduler {
     const i = this.active.indexOf(a);
     if (i < 0) return;
     this.active.splice(i, 1);
-    const rest = reason === 'stop' ? '' : a.text.flush();
+    const rest = a.text.flush();
     if (rest) a.job.onToken({ id: -1, text: rest, logprob: 0 });
-    a.result.text = a.text.emitted;
+    a.result.text = a.text.emittedText;
     a.result.finishReason = reason;
     a.seq.dispose();
     a.resolve(a.result);
@@ -199,60 +208,4 @@ export class Scheduler {
 
 function emptyResult(reason: FinishReason): JobResult {
   return { text: '', tokens: [], tokenLogprobs: [], promptLogprobs: [], finishReason: reason };
-}
-
-/**
- * Turns generated ids into text deltas: decodes in the context of the prompt's last token (so a
- * leading space is kept), holds back an incomplete UTF-8 character, and holds back any tail that
- * could still become a stop string (stop strings are never emitted).
- */
-export class TextAssembler {
-  private readonly ids: number[] = [];
-  private readonly anchor: number[];
-  private readonly anchorText: string;
-  emitted = '';
-
-  constructor(private readonly model: LoadedModel, promptIds: readonly number[], private readonly stops: readonly string[]) {
-    const tok = model.tokenizer;
-    if (!tok) throw new ApiError(400, `model ${model.name} has no tokenizer: text generation needs one`);
-    this.anchor = promptIds.length ? [promptIds[promptIds.length - 1]!] : [];
-    this.anchorText = tok.decode(this.anchor);
-  }
-
-  private full(): string {
-    const t = this.model.tokenizer!.decode([...this.anchor, ...this.ids]);
-    return t.startsWith(this.anchorText) ? t.slice(this.anchorText.length) : t;
-  }
-
-  push(id: number): { emit: string; stopped: boolean } {
-    this.ids.push(id);
-    let text = this.full();
-    for (const s of this.stops) {
-      const at = s ? text.indexOf(s) : -1;
-      if (at >= 0) {
-        const emit = text.slice(this.emitted.length, Math.max(at, this.emitted.length));
-        this.emitted += emit;
-        return { emit, stopped: true };
-      }
-    }
-    // an incomplete multi-byte character decodes as U+FFFD at the end: wait for its next byte
-    while (text.endsWith('\uFFFD')) text = text.slice(0, -1);
-    let safe = text.length;
-    for (const s of this.stops) {
-      for (let k = Math.min(s.length - 1, text.length); k > 0; k--) {
-        if (s.startsWith(text.slice(text.length - k))) { safe = Math.min(safe, text.length - k); break; }
-      }
-    }
-    const emit = safe > this.emitted.length ? text.slice(this.emitted.length, safe) : '';
-    this.emitted += emit;
-    return { emit, stopped: false };
-  }
-
-  /** What is still held back, at the end of generation. */
-  flush(): string {
-    const text = this.full();
-    const rest = text.length > this.emitted.length ? text.slice(this.emitted.length) : '';
-    this.emitted += rest;
-    return rest;
-  }
 }

@@ -41,7 +41,7 @@ export function createLlamaServer(o: ServeOptions): LlamaServer {
     modelId: o.modelId ?? o.model.name,
     scheduler,
     makeChooser: o.makeChooser,
-    limits: { maxTokens: o.limits?.maxTokens ?? o.model.config.maxSeqLen, defaultMaxTokens: o.limits?.defaultMaxTokens ?? 256 },
+    limits: { maxTokens: o.limits?.maxTokens ?? scheduler.contextLength, defaultMaxTokens: o.limits?.defaultMaxTokens ?? 256 },
   };
   const runs = new RunStore(o.runsDir ?? 'runs');
   const maxBody = o.maxBodyBytes ?? 4 << 20;

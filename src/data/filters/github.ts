@@ -5,8 +5,9 @@
  *   - max line length > 1000 characters                                           (`max-line-length`)
  *   - average line length > 100 characters                                        (`avg-line-length`)
  *   - alphanumeric characters < 25% of the file                                   (`alnum-fraction`)
- *   - alphabetic characters per token < 1.5 (RedPajama counts tokens with its
- *     tokenizer; we count whitespace/punctuation-separated tokens)               (`alpha-per-token`)
+ *   - alphabetic characters per token < 1.5 (RedPajama counts tokens with a
+ *     tokenizer; we count whitespace-separated tokens, fewer than BPE tokens, so
+ *     the rule is slightly more lenient)                                          (`alpha-per-token`)
  *   - boilerplate: a leading comment block that mentions copyright/licence is removed
  *     (shebang and encoding lines stay); a file left empty is dropped              (`empty`)
  * Exact file deduplication is the `exact-dedup` stage (dedup/exact.ts), run after this one.
@@ -86,7 +87,7 @@ export function codeStats(text: string): CodeStats {
       } else if (/\p{N}/u.test(ch)) alnum++;
     }
   }
-  const tokens = text.split(/[\s\p{P}\p{S}]+/u).filter(Boolean).length + (text.match(/[\p{P}\p{S}]/gu)?.length ?? 0);
+  const tokens = text.split(/\s+/).filter(Boolean).length;
   return {
     maxLineLength: max,
     avgLineLength: text.length / Math.max(1, lines.length),

@@ -39,7 +39,10 @@ function plot(title, named) {
   const opts = {
     width, height: 240,
     scales: { x: { time: false } },
-    axes: [{ stroke: '#9aa3b2', grid: { stroke: '#2a2f3a' }, label: 'step' }, { stroke: '#9aa3b2', grid: { stroke: '#2a2f3a' } }],
+    axes: [
+      { stroke: '#9aa3b2', grid: { stroke: '#2a2f3a' }, label: 'step' },
+      { stroke: '#9aa3b2', grid: { stroke: '#2a2f3a' }, size: 60, values: (u, ticks) => ticks.map(tick) },
+    ],
     series: [{ label: 'step' }, ...named.map(([, label, colour]) => ({ label, stroke: colour, width: 2, spanGaps: true, points: { show: false } }))],
   };
   charts.push(new uPlot(opts, align(named.map(([points]) => points)), card));
@@ -76,6 +79,8 @@ function reportTable(report) {
   $('reports').appendChild(card);
 }
 
+// axis ticks: small values such as learning rates in exponent form, others plainly
+const tick = (v) => (v !== 0 && Math.abs(v) < 0.01 ? v.toExponential(1) : String(+v.toPrecision(4)));
 const fmt = (v) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4)) : String(v));
 
 async function show(name) {

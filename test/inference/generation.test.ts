@@ -1,0 +1,100 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Sampler, TextStream, argmax, loadModel } from '../../src/inference/index.js';
+import { SentencePieceTokenizer } from '../../src/tokenizer/index.js';
+import { syntheticCheckpoint, syntheticVocabMetadata } from '../../src/formats/synthetic.js';
+import { saveGgufCheckpoint } from '../../src/formats/gguf-llama.js';
+import { makeConfig } from '../../src/model/config.js';
+import { createReferenceBackend } from '../../src/kernels/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'llama-ts-gen-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const kv: Record<string, unknown> = {};
+for (const [k, v] of syntheticVocabMetadata(512)) kv[k] = v.value;
+const tok = SentencePieceTokenizer.fromGgufMetadata(kv, 'synthetic');
+
+test('sampler: greedy, seeded determinism, top-k, top-p and the sampled distribution', () => {
+  const row = Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.2)]);
+  assert.equal(new Sampler({ temperature: 0, topK: 0, topP: 1 }, 1).sample(row), 0);
+  assert.equal(argmax(Float32Array.from([0, 3, 3, 1])), 1);
+  const draw = (s: Sampler, n: number) => Array.from({ length: n }, () => s.sample(row));
+  const a = draw(new Sampler({ temperature: 1, topK: 0, topP: 1 }, 42), 200);
+  assert.deepEqual(draw(new Sampler({ temperature: 1, topK: 0, topP: 1 }, 42), 200), a);
+  assert.notDeepEqual(draw(new Sampler({ temperature: 1, topK: 0, topP: 1 }, 43), 200), a);
+  const freq = (xs: number[]) => [0, 1, 2].map((k) => xs.filter((x) => x === k).length / xs.length);
+  const f = freq(draw(new Sampler({ temperature: 1, topK: 0, topP: 1 }, 7), 20000));
+  [0.5, 0.3, 0.2].forEach((p, k) => assert.ok(Math.abs(f[k] - p) < 0.02, `p${k} ${f[k]}`));
+  // top-p 0.6 keeps {0, 1}: renormalised .625/.375
+  const fp = freq(draw(new Sampler({ temperature: 1, topK: 0, topP: 0.6 }, 7), 20000));
+  assert.equal(fp[2], 0);
+  assert.ok(Math.abs(fp[0] - 0.625) < 0.02, `top-p ${fp[0]}`);
+  // top-k 1 is greedy at any temperature; temperature sharpens
+  assert.ok(draw(new Sampler({ temperature: 5, topK: 1, topP: 1 }, 3), 100).every((x) => x === 0));
+  const cold = freq(draw(new Sampler({ temperature: 0.25, topK: 0, topP: 1 }, 7), 5000));
+  assert.ok(cold[0] > 0.85, `t=0.25 ${cold[0]}`);
+  assert.throws(() => new Sampler({ temperature: -1, topK: 0, topP: 1 }, 0), /temperature must be/);
+  assert.throws(() => new Sampler({ temperature: 1, topK: 0, topP: 0 }, 0), /top-p must be in \(0, 1\]/);
+});
+
+test('text stream: a UTF-8 character split over byte-fallback tokens is released whole', () => {
+  const text = 'ab€ 😀c';
+  const ids = tok.encode(text);
+  assert.ok(ids.some((id) => tok.idToPiece(id) === '<0xE2>'), 'the test needs byte-fallback tokens');
+  const s = new TextStream(tok, 1, []);
+  const deltas = ids.map((id) => s.push(id));
+  deltas.push(s.flush());
+  assert.ok(deltas.every((d) => !d.includes('\uFFFD')), JSON.stringify(deltas));
+  assert.equal(deltas.join(''), text);
+  assert.ok(deltas.filter((d) => d === '').length >= 3, 'bytes of € and 😀 are held back');
+});
+
+test('text stream: stop strings end the text before them, also across tokens', () => {
+  const ids = tok.encode('hello world stop here');
+  const s = new TextStream(tok, 1, ['wor', 'zzz']);
+  let out = '';
+  for (const id of ids) {
+    out += s.push(id);
+    if (s.stoppedText !== null) break;
+  }
+  assert.equal(s.stoppedText, 'hello ');
+  assert.equal(out, 'hello ');
+});
+
+test('generate: max tokens, stop strings, EOS, context limit, streaming = result text', async () => {
+  const cfg = makeConfig({ dim: 64, nLayers: 2, nHeads: 4, hiddenDim: 96, vocabSize: 512, maxSeqLen: 64, normEps: 1e-5 });
+  const p = join(dir, 'gen.gguf');
+  saveGgufCheckpoint(syntheticCheckpoint(cfg, { seed: 5, std: 0.1, embeddingStd: 1 }), p);
+  const backend = createReferenceBackend();
+  const m = await loadModel(p, { backend });
+  const prompt = tok.encode('the cat', { bos: true });
+  let streamed = '';
+  const r = await m.generate(prompt, { temperature: 1, topK: 40, seed: 9, maxTokens: 12 }, (t) => { streamed += t.text; });
+  assert.ok(r.finishReason === 'length' || r.finishReason === 'eos');
+  if (r.finishReason === 'length') assert.equal(r.tokens.length, 12);
+  assert.equal(streamed, r.text);
+  assert.equal(r.promptTokens, prompt.length);
+  const again = await m.generate(prompt, { temperature: 1, topK: 40, seed: 9, maxTokens: 12 });
+  assert.deepEqual(again.tokens, r.tokens);
+
+  // a stop string taken from a longer generation's text
+  const long = await m.generate(prompt, { temperature: 0, maxTokens: 30 });
+  const cut = long.text.slice(3, 6);
+  assert.ok(long.text.length > 8 && long.text.indexOf(cut) === 3, JSON.stringify(long.text));
+  let streamedStop = '';
+  const st = await m.generate(prompt, { temperature: 0, maxTokens: 30, stop: ['zzzz', cut] }, (t) => { streamedStop += t.text; });
+  assert.equal(st.finishReason, 'stop');
+  assert.equal(st.text, long.text.slice(0, 3));
+  assert.equal(streamedStop, st.text);
+
+  // the context ends generation with reason 'context'
+  const small = await loadModel(p, { backend, contextLength: prompt.length + 4 });
+  const c = await small.generate(prompt, { temperature: 0, maxTokens: 50 });
+  assert.ok(c.finishReason === 'context' || c.finishReason === 'eos');
+  if (c.finishReason === 'context') assert.equal(c.tokens.length, 5);
+  await assert.rejects(small.generate(new Array(70).fill(5), { maxTokens: 1 }), /context length exceeded/);
+  await assert.rejects(m.generate([], {}), /prompt is empty/);
+});

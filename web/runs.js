@@ -3,13 +3,17 @@
 const $ = (id) => document.getElementById(id);
 const charts = [];
 
-// Which log fields go on which chart: [title, [[field, label, colour], ...]].
+// Which fields of the trainer's log (README, "Training logs") go on which chart:
+// [title, [[field, label, colour], ...]]. Records of kind "train" carry the step's loss, lr,
+// gradNorm, tokensPerSec and mfu; records of kind "eval" carry valLoss, valPpl and task scores.
 const PANELS = [
-  ['Loss', [['loss', 'train loss', '#6ea8fe'], ['val_loss', 'validation loss', '#ffa657']]],
+  ['Loss', [['loss', 'train loss', '#6ea8fe'], ['valLoss', 'validation loss', '#ffa657']]],
   ['Learning rate', [['lr', 'learning rate', '#7ee787']]],
-  ['Throughput (tokens/s)', [['tokens_per_s', 'tokens/s', '#d2a8ff']]],
-  ['Gradient norm', [['grad_norm', 'grad norm', '#ff7b72']]],
+  ['Throughput (tokens/s)', [['tokensPerSec', 'tokens/s', '#d2a8ff']]],
+  ['Gradient norm', [['gradNorm', 'grad norm', '#ff7b72']]],
+  ['Model FLOPs utilisation', [['mfu', 'MFU', '#79c0ff']]],
 ];
+const NOT_EVAL_SCORES = new Set(['step', 'valLoss', 'valPpl']);
 const PALETTE = ['#6ea8fe', '#ffa657', '#7ee787', '#d2a8ff', '#ff7b72', '#79c0ff', '#f2cc60'];
 
 function series(records, field) {
@@ -48,9 +52,13 @@ function plot(title, named) {
   charts.push(new uPlot(opts, align(named.map(([points]) => points)), card));
 }
 
+// task scores recorded during training (Figure 2 of the paper): numeric fields of eval records
 function evalFields(records) {
   const fields = new Set();
-  for (const r of records) for (const k of Object.keys(r)) if (k.startsWith('eval/') && typeof r[k] === 'number') fields.add(k);
+  for (const r of records) {
+    if (r.kind !== 'eval') continue;
+    for (const k of Object.keys(r)) if (typeof r[k] === 'number' && !NOT_EVAL_SCORES.has(k)) fields.add(k);
+  }
   return [...fields];
 }
 
@@ -89,9 +97,12 @@ async function show(name) {
   $('reports').innerHTML = '';
   const run = await (await fetch(`/api/runs/${encodeURIComponent(name)}`)).json();
   const records = run.log ?? [];
-  const last = records.filter((r) => typeof r.loss === 'number').at(-1);
+  const last = records.filter((r) => r.kind === 'train' && typeof r.loss === 'number').at(-1);
   $('summary').innerHTML = '';
-  for (const [k, v] of [['steps', last?.step], ['last loss', last?.loss?.toFixed(4)], ['records', records.length], ['updated', run.updated]]) {
+  const lastVal = records.filter((r) => typeof r.valLoss === 'number').at(-1);
+  const summary = [['step', last?.step], ['train loss', last?.loss?.toFixed(4)], ['validation loss', lastVal?.valLoss?.toFixed(4)],
+    ['tokens/s', last?.tokensPerSec?.toFixed(0)], ['updated', run.updated]];
+  for (const [k, v] of summary) {
     const s = document.createElement('span');
     s.innerHTML = `${k}: <b></b>`;
     s.querySelector('b').textContent = v ?? '—';
@@ -102,7 +113,7 @@ async function show(name) {
     if (named.length) plot(title, named);
   }
   const evals = evalFields(records);
-  if (evals.length) plot('Evaluations during training', evals.map((f, i) => [series(records, f), f.slice(5), PALETTE[i % PALETTE.length]]));
+  if (evals.length) plot('Evaluations during training', evals.map((f, i) => [series(records, f), f, PALETTE[i % PALETTE.length]]));
   for (const report of run.reports ?? []) reportTable(report);
   if (!records.length) $('charts').innerHTML = '<div class="empty">This run has no log records yet.</div>';
   document.body.dataset.ready = 'true';

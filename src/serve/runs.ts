@@ -24,23 +24,13 @@ export function readLog(path: string): Record<string, unknown>[] {
     if (!line.trim()) continue;
     try {
       const v = JSON.parse(line);
-      if (v && typeof v === 'object') out.push(flatten(v as Record<string, unknown>));
+      if (v && typeof v === 'object' && !Array.isArray(v)) out.push(v as Record<string, unknown>);
     } catch { /* torn or foreign line: skipped */ }
   }
   return out;
 }
 
-/** {eval: {piqa: 0.6}} → {'eval/piqa': 0.6}, so nested metrics can be plotted by name. */
-function flatten(rec: Record<string, unknown>, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rec)) {
-    if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, `${prefix}${k}/`));
-    else out[prefix + k] = v;
-  }
-  return out;
-}
-
-/** Rows of an evaluation report (src/eval's JSON report: results per task and metric). */
+/** Rows of an evaluation report (src/eval's JSON report: results[] of {task, items, metrics: {name: {value, stderr, n}}}). */
 export function reportRows(report: unknown): ReportRow[] {
   const rows: ReportRow[] = [];
   const results = (report as { results?: unknown })?.results;
@@ -48,11 +38,13 @@ export function reportRows(report: unknown): ReportRow[] {
     for (const r of results as Record<string, unknown>[]) {
       const task = String(r.task ?? r.name ?? '?');
       const metrics = (r.metrics ?? {}) as Record<string, unknown>;
+      const items = typeof r.items === 'number' ? r.items : null;
       for (const [metric, m] of Object.entries(metrics)) {
-        if (typeof m === 'number') rows.push({ task, metric, value: m, stderr: null, n: (r.n as number) ?? null });
+        if (typeof m === 'number') rows.push({ task, metric, value: m, stderr: null, n: items });
         else if (m && typeof m === 'object' && typeof (m as { value?: unknown }).value === 'number') {
-          const mm = m as { value: number; stderr?: number };
-          rows.push({ task, metric, value: mm.value, stderr: mm.stderr ?? null, n: (r.n as number) ?? null });
+          const mm = m as { value: number; stderr?: number; n?: number };
+          const stderr = typeof mm.stderr === 'number' && Number.isFinite(mm.stderr) ? mm.stderr : null;
+          rows.push({ task, metric, value: mm.value, stderr, n: mm.n ?? items });
         }
       }
     }

@@ -27,14 +27,16 @@ function fakeRun(root: string): void {
   const lines: string[] = [];
   for (let step = 1; step <= 60; step++) {
     const lr = step < 10 ? 3e-4 * step / 10 : 3e-5 + 0.5 * (3e-4 - 3e-5) * (1 + Math.cos(Math.PI * (step - 10) / 50));
-    const rec: Record<string, unknown> = { type: 'train', step, loss: 6 * Math.exp(-step / 20) + 2, lr, grad_norm: 1 / Math.sqrt(step), tokens_per_s: 900 + 20 * Math.sin(step) };
-    if (step % 10 === 0) rec.val_loss = 6 * Math.exp(-step / 20) + 2.2;
-    if (step % 20 === 0) rec.eval = { piqa: 0.5 + step / 600, hellaswag: 0.25 + step / 1000 };
-    lines.push(JSON.stringify(rec));
+    // the trainer's log schema (README, "Training logs")
+    lines.push(JSON.stringify({ kind: 'train', step, loss: 6 * Math.exp(-step / 20) + 2, lr, gradNorm: 1 / Math.sqrt(step), tokensPerSec: 900 + 20 * Math.sin(step), mfu: 0.2 }));
+    if (step % 10 === 0) {
+      const valLoss = 6 * Math.exp(-step / 20) + 2.2;
+      lines.push(JSON.stringify({ kind: 'eval', step, valLoss, valPpl: Math.exp(valLoss), ...(step % 20 === 0 ? { piqa: 0.5 + step / 600, hellaswag: 0.25 + step / 1000 } : {}) }));
+    }
   }
   writeFileSync(join(dir, 'log.jsonl'), lines.join('\n') + '\n{"step": 61, "loss"'); // a torn last line, as while writing
   writeFileSync(join(dir, 'eval', 'report.json'), JSON.stringify({
-    results: [{ task: 'piqa@1', n: 100, metrics: { acc: { value: 0.61, stderr: 0.0488 } } }, { task: 'hellaswag@1', n: 100, metrics: { acc_norm: { value: 0.3, stderr: 0.046 } } }],
+    results: [{ task: 'piqa@1', items: 100, metrics: { acc: { value: 0.61, stderr: 0.0488, n: 100 } } }, { task: 'hellaswag@1', items: 100, metrics: { acc_norm: { value: 0.3, stderr: 0.046, n: 100 } } }],
   }));
 }
 
@@ -103,7 +105,7 @@ describe('web pages in headless Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'runs.png'), fullPage: true });
     assert.deepEqual(errors, []);
     assert.ok(titles.includes('Loss') && titles.includes('Learning rate') && titles.includes('Evaluations during training'), titles.join(', '));
-    assert.ok(canvases.length >= 5, `${canvases.length} charts`);
+    assert.ok(canvases.length >= 6, `${canvases.length} charts`);
     for (const painted of canvases) assert.ok(painted > 500, 'each chart has drawn lines');
     assert.ok(cells.includes('piqa@1') && cells.includes('0.6100'), cells.join(' | '));
     await page.close();

@@ -11,7 +11,8 @@
  *                  dweight  dW[N,K] += dout[M,N]^T·inp[M,K] (peer: D.T @ A)
  *   decode 1×K×N: matrix-vector with f32 weights (peer: gemv) and q8_0 weights (ours only), as
  *                  GFLOP/s and weight-streaming GB/s against ~20 GB/s (2-thread read bandwidth
- *                  measured in ../shared/peers).
+ *                  measured in ../shared/peers); both sides cycle through weight copies that
+ *                  together exceed the L3 cache, as a model's layers would.
  *   attention: causal fwd+bwd throughput (tokens/s, GFLOP/s counting only the causal half).
  * The last line is one JSON object.
  */
@@ -35,24 +36,25 @@ rng = np.random.default_rng(0)
 ops = {}
 for line in sys.stdin:
     c = json.loads(line)
-    M, K, N, v, reps = c["M"], c["K"], c["N"], c["variant"], c["reps"]
-    key = (M, K, N, v)
+    M, K, N, v, reps, copies = c["M"], c["K"], c["N"], c["variant"], c["reps"], c.get("copies", 1)
+    key = (M, K, N, v, copies)
     if key not in ops:
         ops.clear()
         A = rng.standard_normal((M, K), dtype=np.float32)
-        W = rng.standard_normal((N, K), dtype=np.float32)
+        Ws = [rng.standard_normal((N, K), dtype=np.float32) for _ in range(copies)]  # copies: weights not cache-resident
         D = rng.standard_normal((M, N), dtype=np.float32)
         if v == "forward":
-            C = np.empty((M, N), dtype=np.float32); fn = lambda: np.matmul(A, W.T, out=C)
+            C = np.empty((M, N), dtype=np.float32); fns = [lambda W=W: np.matmul(A, W.T, out=C) for W in Ws]
         elif v == "dinp":
-            C = np.empty((M, K), dtype=np.float32); fn = lambda: np.matmul(D, W, out=C)
+            C = np.empty((M, K), dtype=np.float32); fns = [lambda W=W: np.matmul(D, W, out=C) for W in Ws]
         else:
-            C = np.empty((N, K), dtype=np.float32); fn = lambda: np.matmul(D.T, A, out=C)
-        fn()
-        ops[key] = fn
-    fn = ops[key]
+            C = np.empty((N, K), dtype=np.float32); fns = [lambda: np.matmul(D.T, A, out=C)]
+        for f in fns: f()
+        ops[key] = fns
+    fns = ops[key]
     ts = []
-    for _ in range(reps):
+    for i in range(reps):
+        fn = fns[i % len(fns)]
         t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
     print(json.dumps({"times": ts}), flush=True)
 `;
@@ -75,8 +77,8 @@ class Peer {
     return JSON.parse(r.value) as Record<string, unknown>;
   }
   async start(): Promise<void> { this.info = await this.next(); }
-  async time(M: number, K: number, N: number, variant: string, reps: number): Promise<number> {
-    this.proc.stdin.write(JSON.stringify({ M, K, N, variant, reps }) + '\n');
+  async time(M: number, K: number, N: number, variant: string, reps: number, copies = 1): Promise<number> {
+    this.proc.stdin.write(JSON.stringify({ M, K, N, variant, reps, copies }) + '\n');
     return median((await this.next()).times as number[]);
   }
   close(): void { this.proc.stdin.end(); this.proc.kill(); }
@@ -153,24 +155,32 @@ export async function run(argv: string[]): Promise<void> {
 
     // ------------------------------------------------------------- decode
     console.log('decode 1×K×N         weights   ours GFLOP/s  GB/s   OpenBLAS gemv GFLOP/s  GB/s   ratio  GB/s vs 20');
+    // Decode reads each weight once per token, from DRAM in a real model (many layers): cycle
+    // through enough copies (>= 128 MiB in all, 4× the 32 MiB L3) that no call finds its weights cached.
+    const copiesFor = (bytes: number) => Math.max(1, Math.ceil((128 << 20) / bytes));
     for (const [K, N] of [[4096, 4096], [288, 32000]] as const) {
-      const arena = be.createArena(4 * (K * N + K + N) + (K * N / 32) * 34 + (1 << 20), `decode ${K}x${N}`);
-      const x = arena.f32('x', [K]), out = arena.f32('out', [N]), wf = arena.f32('w', [N, K]);
-      fillRandom(x, 4); fillRandom(wf, 5);
-      const q8 = arena.u8('wq', (K * N / 32) * 34);
-      q8.set(quantize('q8_0', wf, N, K) as Uint8Array);
+      const f32Bytes = K * N * 4, q8Bytes = (K * N / 32) * 34;
+      const nf = copiesFor(f32Bytes), nq = copiesFor(q8Bytes);
+      const arena = be.createArena(nf * f32Bytes + nq * q8Bytes + 4 * (2 * K * N + K + N) + (1 << 20), `decode ${K}x${N}`);
+      const x = arena.f32('x', [K]), out = arena.f32('out', [N]);
+      fillRandom(x, 4);
+      const ws: F32[] = [], qs: Uint8Array[] = [];
+      for (let c = 0; c < nf; c++) { const w = arena.f32(`w${c}`, [N, K]); fillRandom(w, 5 + c); ws.push(w); }
+      const q8 = quantize('q8_0', ws[0], N, K) as Uint8Array;
+      for (let c = 0; c < nq; c++) { const q = arena.u8(`q${c}`, q8Bytes); q.set(q8); qs.push(q); }
       const flops = 2 * K * N;
+      let fi = 0, qi = 0;
       const cases: [string, number, () => void][] = [
-        ['f32', K * N * 4, () => be.matmulForward(out, x, wf, 1, K, N)],
-        ['q8_0', (K * N / 32) * 34, () => be.matmulWeight(out, x, { type: 'q8_0', rows: N, cols: K, data: q8 }, 1)],
+        ['f32', f32Bytes, () => be.matmulForward(out, x, ws[fi++ % nf], 1, K, N)],
+        ['q8_0', q8Bytes, () => be.matmulWeight(out, x, { type: 'q8_0', rows: N, cols: K, data: qs[qi++ % nq] }, 1)],
       ];
       const peerTimes: number[] = [];
       const ourTimes: number[][] = cases.map(() => []);
       for (let r = 0; r < rounds; r++) {
         cases.forEach(([, , fn], i) => ourTimes[i].push(timeCalls(fn, 20)));
-        peerTimes.push(await peer.time(1, K, N, 'forward', 20));
+        peerTimes.push(await peer.time(1, K, N, 'forward', 20, nf));
       }
-      const p = flops / median(peerTimes) / 1e9, pGB = (K * N * 4) / median(peerTimes) / 1e9;
+      const p = flops / median(peerTimes) / 1e9, pGB = f32Bytes / median(peerTimes) / 1e9;
       cases.forEach(([type, wbytes], i) => {
         const t = median(ourTimes[i]);
         const o = flops / t / 1e9, gb = wbytes / t / 1e9;

@@ -410,7 +410,7 @@ class WasmBackend implements Backend {
   // ------------------------------------------------------------------ attention
 
   private attentionScratchCheck(op: string, headDim: number): void {
-    if ((64 + 2 * headDim + 8) * 4 > SCRATCH_PER_THREAD) throw new Error(`${op}: headDim = ${headDim} exceeds the kernel scratch`);
+    if ((2 * 4 * 64 + 12 * headDim + 16) * 4 > SCRATCH_PER_THREAD) throw new Error(`${op}: headDim = ${headDim} exceeds the kernel scratch`);
   }
 
   attentionForward(out: F32, lse: F32, q: F32, k: F32, v: F32, B: number, T: number, nHeads: number, nKvHeads: number, headDim: number): void {

@@ -8,7 +8,7 @@ export {
   rmsnorm_forward, rmsnorm_backward, rope_forward, rope_backward, swiglu_forward, swiglu_backward,
   embedding_forward, embedding_backward, add, accumulate, adamw, sum_squares, first_non_finite, SUMSQ_BLOCK,
 } from './elementwise';
-export { attention_forward, attention_backward, attention_cached, attentionScratchFloats } from './attention';
+export { attention_forward, attention_backward, attention_cached, attentionScratchBytes } from './attention';
 export { cross_entropy_forward, cross_entropy_backward, crossEntropyScratch } from './crossentropy';
 
 /** 1 when this build uses relaxed-SIMD fused multiply-add. */

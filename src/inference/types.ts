@@ -3,17 +3,9 @@
  * the model issue). A loaded model owns its weights; sequences own their KV caches.
  */
 import type { LlamaConfig } from '../model/config.js';
+import type { TextTokenizer } from '../tokenizer/text-tokenizer.js';
 
-/** The tokenizer as inference needs it (implemented by src/tokenizer/). */
-export interface TextTokenizer {
-  readonly vocabSize: number;
-  readonly bosId: number;
-  readonly eosId: number;
-  encode(text: string, opts?: { bos?: boolean; eos?: boolean }): number[];
-  decode(ids: readonly number[]): string;
-  /** The piece string of one id (for streaming and logprob displays). */
-  idToPiece(id: number): string;
-}
+export type { TextTokenizer } from '../tokenizer/text-tokenizer.js';
 
 export interface SamplingOptions {
   temperature?: number;   // 0 = greedy (default 0.8 in the CLI, 0 in eval)

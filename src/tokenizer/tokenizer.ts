@@ -3,7 +3,7 @@
  * train) with SentencePiece's exact encode/decode, plus conversion to and from GGUF metadata.
  */
 import { readFileSync } from 'node:fs';
-import type { TextTokenizer } from '../inference/types.js';
+import type { TextTokenizer } from './text-tokenizer.js';
 import { BpeEncoder } from './bpe-encoder.js';
 import { Decoder } from './decoder.js';
 import {

@@ -25,9 +25,11 @@ export function stripGutenberg(raw: string): GutenbergStrip {
     text = text.slice(start.index + start[0].length);
     headerFound = true;
   }
-  const end = END.exec(text) ?? OLD_END.exec(text);
-  if (end) {
-    text = text.slice(0, end.index);
+  // Older files put "End of Project Gutenberg's <title>" just before the *** END marker: cut at
+  // whichever comes first.
+  const ends = [END.exec(text), OLD_END.exec(text)].filter((m): m is RegExpExecArray => m !== null);
+  if (ends.length) {
+    text = text.slice(0, Math.min(...ends.map((m) => m.index)));
     footerFound = true;
   }
   return { text: text.trim(), headerFound, footerFound };

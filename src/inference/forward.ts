@@ -99,6 +99,59 @@ export function forwardChunk(
   logSoftmaxRows(hw.logits, out, nOut, c.vocabSize);
 }
 
+/**
+ * One decode step for several sequences at once (the server's batching): row b is token
+ * tokens[b] of sequence b at position positions[b]. The matmuls read every weight once for all
+ * rows; RoPE and attention run per row against that row's own cache. B <= chunk.
+ */
+export function forwardDecodeBatch(
+  backend: Backend, w: ModelWeights, caches: readonly KvCache[], positions: readonly number[], tokens: readonly number[],
+  out: Float32Array,
+): void {
+  const c = w.config;
+  const B = tokens.length;
+  if (B > w.chunk) throw new Error(`internal: decode batch of ${B} exceeds ${w.chunk}`);
+  const D = c.dim, KV = kvDim(c), H = c.hiddenDim, hd = headDim(c);
+  let h = w.layers[0].s.x;
+  embedRows(w.embedding, tokens, h);
+  for (let l = 0; l < c.nLayers; l++) {
+    const L = w.layers[l];
+    const s = L.s;
+    if (s.x !== h) s.x.set(h.subarray(0, B * D));
+    h = s.x;
+    backend.rmsnormForward(s.xb, s.rstd, s.x, L.attnNorm, B, D, c.normEps);
+    backend.matmulWeight(s.q, s.xb, L.wq, B);
+    backend.matmulWeight(s.k, s.xb, L.wk, B);
+    backend.matmulWeight(s.v, s.xb, L.wv, B);
+    for (let b = 0; b < B; b++) {
+      const pos = positions[b];
+      const q = s.q.subarray(b * D, (b + 1) * D);
+      const k = s.k.subarray(b * KV, (b + 1) * KV);
+      backend.ropeForward(q, q, L.cos, L.sin, 1, 1, c.nHeads, hd, pos);
+      backend.ropeForward(k, k, L.cos, L.sin, 1, 1, c.nKvHeads, hd, pos);
+      const kv = caches[b].layers[l];
+      kv.k.set(k, pos * KV);
+      kv.v.set(s.v.subarray(b * KV, (b + 1) * KV), pos * KV);
+      kv.group.q.set(q);
+      backend.attentionCached(kv.group.att, kv.group.q, kv.k, kv.v, 1, pos, c.nHeads, c.nKvHeads, hd);
+      s.att.set(kv.group.att.subarray(0, D), b * D);
+    }
+    backend.matmulWeight(s.proj, s.att, L.wo, B);
+    backend.add(s.x, s.x, s.proj, B * D);
+    backend.rmsnormForward(s.xb, s.rstd, s.x, L.ffnNorm, B, D, c.normEps);
+    backend.matmulWeight(s.h1, s.xb, L.w1, B);
+    backend.matmulWeight(s.h3, s.xb, L.w3, B);
+    backend.swigluForward(s.hs, s.h1, s.h3, B * H);
+    backend.matmulWeight(s.proj, s.hs, L.w2, B);
+    backend.add(s.x, s.x, s.proj, B * D);
+  }
+  const hw = w.head;
+  hw.x.set(h.subarray(0, B * D));
+  backend.rmsnormForward(hw.xb, hw.rstd, hw.x, hw.norm, B, D, c.normEps);
+  backend.matmulWeight(hw.logits, hw.xb, hw.output, B);
+  logSoftmaxRows(hw.logits, out, B, c.vocabSize);
+}
+
 /** out[r, :] = logits[r, :] - logsumexp(logits[r, :]), sums in float64. */
 export function logSoftmaxRows(logits: Float32Array, out: Float32Array, rows: number, V: number): void {
   for (let r = 0; r < rows; r++) {

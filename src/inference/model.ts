@@ -4,8 +4,8 @@
  */
 import type { LlamaConfig } from '../model/config.js';
 import type { Backend } from '../kernels/backend.js';
-import type { GeneratedToken, GenerationResult, LoadedModel, SamplingOptions, Sequence, TextTokenizer } from './types.js';
-import { forwardChunk, KvCache } from './forward.js';
+import type { DecodeBatch, GeneratedToken, GenerationResult, LoadedModel, SamplingOptions, Sequence, TextTokenizer } from './types.js';
+import { forwardChunk, forwardDecodeBatch, KvCache } from './forward.js';
 import type { ModelWeights } from './weights.js';
 import { Sampler } from './sampling.js';
 import { TextStream } from './text-stream.js';
@@ -13,10 +13,11 @@ import { TextStream } from './text-stream.js';
 export class ContextLengthError extends Error {}
 
 class KvSequence implements Sequence {
-  private len = 0;
-  private disposed = false;
+  /** positions cached (read by the model's batched decode) */
+  len = 0;
+  disposed = false;
 
-  constructor(private readonly model: LlamaModel, private readonly cache: KvCache) {}
+  constructor(readonly model: LlamaModel, readonly cache: KvCache) {}
 
   get length(): number { return this.len; }
 
@@ -89,6 +90,30 @@ export class LlamaModel implements LoadedModel {
   }
 
   private readonly freeCaches: KvCache[] = [];
+
+  /** One decode step for several of this model's sequences, one pass over the weights. */
+  readonly decodeBatch: DecodeBatch = (seqs, tokens) => {
+    if (seqs.length !== tokens.length) throw new Error(`decodeBatch: ${seqs.length} sequences but ${tokens.length} tokens`);
+    const V = this.config.vocabSize;
+    const out = new Float32Array(seqs.length * V);
+    const ks = seqs.map((s, i) => {
+      if (!(s instanceof KvSequence) || s.model !== this) throw new Error(`decodeBatch: sequence ${i} does not belong to this model`);
+      if (s.disposed) throw new Error(`decodeBatch: sequence ${i} is disposed`);
+      if (s.len + 1 > this.contextLength) {
+        throw new ContextLengthError(`context length exceeded: sequence ${i} holds ${s.len} tokens, the context is ${this.contextLength}`);
+      }
+      if (seqs.indexOf(s) !== i) throw new Error(`decodeBatch: sequence ${i} appears twice`);
+      return s;
+    });
+    const chunk = this.weights.chunk;
+    for (let i = 0; i < ks.length; i += chunk) {
+      const part = ks.slice(i, i + chunk);
+      forwardDecodeBatch(this.backend, this.weights, part.map((s) => s.cache), part.map((s) => s.len), tokens.slice(i, i + chunk),
+        out.subarray(i * V, (i + part.length) * V));
+      part.forEach((s) => { s.len++; });
+    }
+    return out;
+  };
 
   newSequence(): Sequence {
     return new KvSequence(this, this.takeCache());

@@ -68,6 +68,25 @@ test('fork copies the KV cache; truncate rewinds; the context limit is a clear e
   assert.throws(() => c.append(new Array(28).fill(5), 'none'), /context length exceeded: 3 cached \+ 28 new tokens > the context of 30 tokens/);
 });
 
+test('decodeBatch: sequences at different positions decoded together match one by one', async () => {
+  const backend = await createBackend({ kind: 'wasm', threads: 2 });
+  backends.push(backend);
+  const m = await loadModel(join(FIX, 'torch-hf'), { backend });
+  const V = ref.vocab_size;
+  const a = m.newSequence();
+  const b = m.newSequence();
+  a.append(ref.tokens.slice(0, 5), 'none');
+  b.append(ref.tokens.slice(0, 11), 'none');
+  const rows = m.decodeBatch(([a, b]), [ref.tokens[5], ref.tokens[11]]);
+  assert.equal(a.length, 6);
+  assert.equal(b.length, 12);
+  assert.ok(maxDiff(rows.subarray(0, V), refLp.subarray(5 * V, 6 * V)) < 1e-4);
+  assert.ok(maxDiff(rows.subarray(V), refLp.subarray(11 * V, 12 * V)) < 1e-4);
+  // and the caches hold what a one-by-one run would: the next tokens continue correctly
+  assert.ok(maxDiff(a.append([ref.tokens[6]], 'last'), refLp.subarray(6 * V, 7 * V)) < 1e-4);
+  assert.throws(() => m.decodeBatch([a, a], [1, 2]), /appears twice/);
+});
+
 test('the same model saved as GGUF, HF and Meta by our writers gives the same log-probs', async () => {
   const backend = await createBackend({ kind: 'reference' });
   backends.push(backend);

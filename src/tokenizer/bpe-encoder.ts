@@ -67,6 +67,10 @@ export class BpeEncoder {
   readonly wordwise: boolean;
   private readonly userByFirstUnit = new Map<number, string[]>();
   private readonly cache = new Map<string, Int32Array>();
+  /** Whether words may take the scan-based path (no frozen symbols, no piece both reserved and normal). */
+  private readonly scanWords: boolean;
+  /** (left id, right id) → id of the merged piece, or -1: saves building and hashing the string. */
+  private readonly pairCache = new Map<number, number>();
 
   constructor(private readonly vocab: Vocab) {
     for (const s of vocab.userDefinedSymbols) {
@@ -79,6 +83,65 @@ export class BpeEncoder {
     const spansBoundary = new RegExp(`[^${SPACE_SYMBOL}]${SPACE_SYMBOL}`, 'u');
     for (const piece of vocab.mergeable.keys()) if (spansBoundary.test(piece)) { crossing = true; break; }
     this.wordwise = !crossing && !vocab.hasUnused;
+    let overlap = false;
+    for (const piece of vocab.reserved.keys()) if (vocab.mergeable.has(piece)) { overlap = true; break; }
+    this.scanWords = this.wordwise && this.userByFirstUnit.size === 0 && !overlap;
+  }
+
+  private mergedId(a: number, b: number, sa: string, sb: string): number {
+    if (a < 0 || b < 0) return this.vocab.mergeable.get(sa + sb) ?? -1;
+    const key = a * this.vocab.size + b;
+    let v = this.pairCache.get(key);
+    if (v === undefined) {
+      v = this.vocab.mergeable.get(sa + sb) ?? -1;
+      if (this.pairCache.size >= MAX_CACHE_ENTRIES) this.pairCache.clear();
+      this.pairCache.set(key, v);
+    }
+    return v;
+  }
+
+  /**
+   * BPE of one short word by scanning: at each step merge the adjacent pair whose piece has the
+   * highest score, the leftmost on ties. This is what the heap in encodePieces yields (its stale
+   * entries are exactly the pairs no longer adjacent), without allocating per pair.
+   */
+  private encodeWordScan(word: string, out: number[]): void {
+    const { mergeable, scores, pieces } = this.vocab;
+    const strs: string[] = [];
+    for (const ch of word) strs.push(ch);
+    let n = strs.length;
+    const ids = new Int32Array(n);
+    for (let i = 0; i < n; i++) ids[i] = mergeable.get(strs[i]) ?? -1;
+    const pair = new Int32Array(Math.max(n - 1, 0));
+    for (let i = 0; i + 1 < n; i++) pair[i] = this.mergedId(ids[i], ids[i + 1], strs[i], strs[i + 1]);
+    for (;;) {
+      let best = -1;
+      let bestScore = -Infinity;
+      for (let i = 0; i + 1 < n; i++) {
+        const m = pair[i];
+        if (m >= 0 && scores[m] > bestScore) { bestScore = scores[m]; best = i; }
+      }
+      if (best < 0) break;
+      const m = pair[best];
+      ids[best] = m;
+      strs[best] = pieces[m];
+      // Remove symbol best+1.
+      ids.copyWithin(best + 1, best + 2, n);
+      strs.splice(best + 1, 1);
+      pair.copyWithin(best, best + 1, n - 1);
+      n--;
+      if (best > 0) pair[best - 1] = this.mergedId(ids[best - 1], ids[best], strs[best - 1], strs[best]);
+      if (best + 1 < n) pair[best] = this.mergedId(ids[best], ids[best + 1], strs[best], strs[best + 1]);
+    }
+    const { unkId, byteFallback, byteIds } = this.vocab;
+    let prevUnk = false;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i] >= 0 ? ids[i] : this.vocab.pieceToId(strs[i]);
+      if (id !== unkId) { out.push(id); prevUnk = false; continue; }
+      if (byteFallback) { for (const b of encoder.encode(strs[i])) out.push(byteIds[b]); }
+      else if (!prevUnk) out.push(unkId);
+      prevUnk = true;
+    }
   }
 
   /** Splits text into initial symbols: user-defined symbols (frozen) or single code points. */
@@ -182,7 +245,8 @@ export class BpeEncoder {
       let ids = this.cache.get(word);
       if (ids === undefined) {
         const tmp: number[] = [];
-        this.appendIds(this.encodePieces(word), tmp, false);
+        if (this.scanWords && word.length <= 64) this.encodeWordScan(word, tmp);
+        else this.appendIds(this.encodePieces(word), tmp, false);
         ids = Int32Array.from(tmp);
         if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
         this.cache.set(word, ids);

@@ -82,8 +82,16 @@ class SourceCursor {
 
 export function materializeMixture(inputs: MixSourceInput[], budgetTokens: number, vocabSize: number, seed: number, outPath: (i: number) => string, shardTokens = 100_000_000): MixResult {
   const totalP = inputs.reduce((a, s) => a + s.proportion, 0);
+  // Integer token targets that add up to the budget exactly (largest-remainder apportionment).
+  const exact = inputs.map((s) => (s.proportion / totalP) * budgetTokens);
+  const targets = exact.map(Math.floor);
+  let left = budgetTokens - targets.reduce((a, b) => a + b, 0);
+  for (const i of exact.map((x, i) => i).sort((a, b) => (exact[b]! - targets[b]!) - (exact[a]! - targets[a]!) || a - b)) {
+    if (left-- <= 0) break;
+    targets[i]!++;
+  }
   const cursors = inputs
-    .map((s) => new SourceCursor(s.name, s.shards, seed, (s.proportion / totalP) * budgetTokens))
+    .map((s, i) => new SourceCursor(s.name, s.shards, seed, targets[i]!))
     .filter((c) => {
       if (c.total === 0 && c.target > 0) throw new Error(`mixture: source "${c.name}" has no tokens but a share of ${(c.target / budgetTokens * 100).toFixed(1)}%`);
       return c.target > 0;
@@ -107,7 +115,7 @@ export function materializeMixture(inputs: MixSourceInput[], budgetTokens: numbe
     // The document that reaches a source's share is cut there, so every source gets its share
     // to the token (whole books would otherwise overshoot a small budget by far).
     const full = best.next();
-    const room = Math.ceil(best.target - best.drawn);
+    const room = best.target - best.drawn;
     const doc = full.length > room ? full.subarray(0, room) : full;
     best.drawn += doc.length;
     if (doc.length === 0) continue;

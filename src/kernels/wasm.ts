@@ -272,7 +272,7 @@ class WasmBackend implements Backend {
     const p = this.ptrs(op, { out, inp, weight: weight.data });
     if (N <= MATVEC_MAX_N) {
       if (weight.type === 'q8_0' || weight.type === 'q4_0') {
-        if (N * C * 2 + N * (C / 32) * 4 > SCRATCH_PER_THREAD) throw new Error(`${op}: cols = ${C} exceeds the kernel scratch`);
+        if (N * C * 3 + N * (C / 32) * 8 + 64 > SCRATCH_PER_THREAD) throw new Error(`${op}: cols = ${C} exceeds the kernel scratch`);
         this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC, ...this.scratch()]);
       } else {
         this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC]);

@@ -26,8 +26,18 @@ export function randn(n: number, r: () => number, scale = 1): Float32Array {
 
 export const THREAD_COUNTS = [1, 2, 3] as const;
 
+/**
+ * The relaxed-SIMD build at 1, 2 and 3 threads (results must agree bitwise), then the plain-SIMD
+ * build at 2 threads (checked against the reference only: no fused multiply-add, other rounding).
+ */
 export async function makeBackends(): Promise<WasmBackend[]> {
-  return Promise.all(THREAD_COUNTS.map((threads) => createWasmBackend({ threads })));
+  const relaxed = await Promise.all(THREAD_COUNTS.map((threads) => createWasmBackend({ threads })));
+  return [...relaxed, await createWasmBackend({ threads: 2, noRelaxedSimd: true })];
+}
+
+/** Whether backends[t] must reproduce backends[0] bitwise (same build, another thread count). */
+export function sameBuild(backends: WasmBackend[], t: number): boolean {
+  return backends[t].relaxedSimd === backends[0].relaxedSimd;
 }
 
 /** An arena big enough for `bytes`, and copies of host arrays into it. */

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import { createReferenceBackend } from '../../src/kernels/reference.js';
 import { dequantize, quantize } from '../../src/kernels/quant.js';
-import { assertClose, assertIdentical, makeBackends, randn, rng, Staging, type WasmBackend } from './wasm-helpers.js';
+import { assertClose, assertIdentical, makeBackends, sameBuild, randn, rng, Staging, type WasmBackend } from './wasm-helpers.js';
 
 const ref = createReferenceBackend();
 let backends: WasmBackend[] = [];
@@ -43,7 +43,7 @@ describe('matmul forward/backward', () => {
         results.push([o.slice(), di.slice(), dw.slice()]);
       }
       for (let t = 1; t < results.length; t++) {
-        for (let k = 0; k < 3; k++) assertIdentical(results[t][k], results[0][k], `threads ${backends[t].threads} vs 1, output ${k}`);
+        if (sameBuild(backends, t)) for (let k = 0; k < 3; k++) assertIdentical(results[t][k], results[0][k], `threads ${backends[t].threads} vs 1, output ${k}`);
       }
     });
   }
@@ -89,7 +89,7 @@ describe('matmulWeight on stored weights', () => {
           }
           results.push(o.slice());
         }
-        for (let t = 1; t < results.length; t++) assertIdentical(results[t], results[0], `${type} threads ${backends[t].threads} vs 1`);
+        for (let t = 1; t < results.length; t++) if (sameBuild(backends, t)) assertIdentical(results[t], results[0], `${type} threads ${backends[t].threads} vs 1`);
       });
     }
   }

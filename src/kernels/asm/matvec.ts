@@ -4,7 +4,7 @@
 //   f32 / f16: float dot products (f16 widened with integer bit operations: no f16 SIMD in wasm).
 //   q8_0 / q4_0: the input row is quantized to int8 per 32-block (as llama.cpp does) and held as
 //   int16; block dots use i32x4.dot_i16x8_s, scaled by d_w * d_x per block.
-import { fma, hsum, split, partStart, partEnd, halfToFloatV } from './simd';
+import { fma, hsum, split, partStart, partEnd } from './simd';
 import { f16 } from './gemm';
 
 export const MATVEC_MAX_N: i32 = 3;
@@ -52,33 +52,56 @@ export function matvec_f32(out: usize, x: usize, w: usize, N: i32, K: i32, OC: i
   }
 }
 
+/**
+ * f16 weights widened in registers: sign-extend to i32, shift the bits into place and clear the
+ * three copies of the sign that land in the exponent field, then scale by 2^112 — exact for
+ * normal and subnormal halves in 4 operations per 4 weights. Infinity/NaN would come out as
+ * large finite numbers, so the loop also ORs a flag of "exponent all ones" and a row that has
+ * any is recomputed exactly with the table.
+ */
+// @ts-ignore: decorator
+@inline function halfBitsToFloat(lanes: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(lanes, 13), i32x4.splat(0x8fffffff)), f32x4.splat(reinterpret<f32>(0x77800000)));
+}
+
+function dotF16Exact(wr: usize, xn: usize, K: i32): f32 {
+  let s: f32 = 0;
+  for (let k = 0; k < K; k++) s += f16(load<u16>(wr + <usize>(k << 1))) * load<f32>(xn + <usize>(k << 2));
+  return s;
+}
+
 export function matvec_f16(out: usize, x: usize, w: usize, N: i32, K: i32, OC: i32, tid: i32, nth: i32): void {
   split(OC, 2, tid, nth);
   const rowBytes = <usize>K << 1;
+  const expMask = i16x8.splat(0x7c00);
   for (let o = partStart; o < partEnd; o++) {
     const wr = w + <usize>o * rowBytes;
     for (let n = 0; n < N; n++) {
       const xn = x + ((<usize>n * <usize>K) << 2);
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+      let special = i16x8.splat(0);
       let k = 0;
       for (; k + 8 <= K; k += 8) {
         const h = v128.load(wr + <usize>(k << 1));
         const xo = xn + <usize>(k << 2);
-        a0 = fma(halfToFloatV(i32x4.extend_low_i16x8_u(h)), v128.load(xo), a0);
-        a1 = fma(halfToFloatV(i32x4.extend_high_i16x8_u(h)), v128.load(xo, 16), a1);
+        special = v128.or(special, i16x8.eq(v128.and(h, expMask), expMask));
+        a0 = fma(halfBitsToFloat(i32x4.extend_low_i16x8_s(h)), v128.load(xo), a0);
+        a1 = fma(halfBitsToFloat(i32x4.extend_high_i16x8_s(h)), v128.load(xo, 16), a1);
       }
       let s = hsum(f32x4.add(a0, a1));
       for (; k < K; k++) s += f16(load<u16>(wr + <usize>(k << 1))) * load<f32>(xn + <usize>(k << 2));
+      if (v128.any_true(special)) s = dotF16Exact(wr, xn, K);
       store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), s);
     }
   }
 }
 
 /**
- * Quantizes N rows of x[N,K] (K a multiple of 32) into int16 values q[N,K] (in [-127, 127]) and
- * per-block scales d[N, K/32] (d = max|x|/127), written to xq and xd.
+ * Quantizes N rows of x[N,K] (K a multiple of 32) into int16 values q16[N,K] and int8 values
+ * q8[N,K] (both in [-127, 127]), per-block scales d[N, K/32] (d = max|x|/127) and per-block
+ * sums 8·d·Σq (the zero-point correction of q4_0's biased nibbles).
  */
-function quantizeRowsQ8(x: usize, N: i32, K: i32, xq: usize, xd: usize): void {
+function quantizeRowsQ8(x: usize, N: i32, K: i32, xq: usize, xd: usize, x8: usize, xs: usize): void {
   const nb = K >> 5;
   for (let n = 0; n < N; n++) {
     for (let b = 0; b < nb; b++) {
@@ -91,23 +114,32 @@ function quantizeRowsQ8(x: usize, N: i32, K: i32, xq: usize, xd: usize): void {
       const id = f32x4.splat(d > 0 ? <f32>1 / d : 0);
       store<f32>(xd + (<usize>(n * nb + b) << 2), d);
       const dst = xq + (<usize>(n * K + b * 32) << 1);
+      const dst8 = x8 + <usize>(n * K + b * 32);
+      let sum = i32x4.splat(0);
       for (let j = 0; j < 32; j += 8) {
         const lo = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(src + <usize>(j << 2)), id)));
         const hi = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(src + <usize>((j + 4) << 2)), id)));
-        v128.store(dst + <usize>(j << 1), i16x8.narrow_i32x4_s(lo, hi));
+        sum = i32x4.add(sum, i32x4.add(lo, hi));
+        const q16 = i16x8.narrow_i32x4_s(lo, hi);
+        v128.store(dst + <usize>(j << 1), q16);
+        v128.store64_lane(dst8 + <usize>j, i8x16.narrow_i16x8_s(q16, q16), 0);
       }
+      const total = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
+      store<f32>(xs + (<usize>(n * nb + b) << 2), <f32>8 * d * <f32>total);
     }
   }
 }
 
 /** Bytes of per-thread scratch the quantized matvec needs for N rows of K. */
-export function matvecQScratch(N: i32, K: i32): i32 { return N * K * 2 + N * (K >> 5) * 4; }
+export function matvecQScratch(N: i32, K: i32): i32 { return N * K * 3 + N * (K >> 5) * 8 + 64; }
 
 export function matvec_q8_0(out: usize, x: usize, w: usize, N: i32, K: i32, OC: i32,
   scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
   const xq = scratch + <usize>tid * scratchStride;
   const xd = xq + <usize>(N * K * 2);
-  quantizeRowsQ8(x, N, K, xq, xd); // every thread quantizes for itself: no barrier needed
+  const xs = xd + <usize>(N * (K >> 5) * 4);
+  const x8 = xs + <usize>(N * (K >> 5) * 4);
+  quantizeRowsQ8(x, N, K, xq, xd, x8, xs); // every thread quantizes for itself: no barrier needed
   split(OC, 2, tid, nth);
   const nb = K >> 5;
   const rowBytes = <usize>(nb * 34);
@@ -137,7 +169,9 @@ export function matvec_q4_0(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
   scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
   const xq = scratch + <usize>tid * scratchStride;
   const xd = xq + <usize>(N * K * 2);
-  quantizeRowsQ8(x, N, K, xq, xd);
+  const xs = xd + <usize>(N * (K >> 5) * 4);
+  const x8 = xs + <usize>(N * (K >> 5) * 4);
+  quantizeRowsQ8(x, N, K, xq, xd, x8, xs);
   split(OC, 2, tid, nth);
   const nb = K >> 5;
   const rowBytes = <usize>(nb * 18);
@@ -146,22 +180,46 @@ export function matvec_q4_0(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
   for (let o = partStart; o < partEnd; o++) {
     const wr = w + <usize>o * rowBytes;
     for (let n = 0; n < N; n++) {
-      const xqn = xq + (<usize>(n * K) << 1);
       const xdn = xd + (<usize>(n * nb) << 2);
       let acc = f32x4.splat(0);
-      for (let b = 0; b < nb; b++) {
-        const blk = wr + <usize>(b * 18);
-        const xp = xqn + <usize>(b << 6);
-        const q = v128.load(blk, 2);
-        const lo = i8x16.sub(v128.and(q, low4), eight);      // elements 0..15
-        const hi = i8x16.sub(i8x16.shr_u(q, 4), eight);        // elements 16..31
-        let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(lo), v128.load(xp));
-        s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(lo), v128.load(xp, 16)));
-        s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(hi), v128.load(xp, 32)));
-        s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(hi), v128.load(xp, 48)));
-        acc = fma(f32x4.convert_i32x4_s(s), f32x4.splat(f16(load<u16>(blk)) * load<f32>(xdn + <usize>(b << 2))), acc);
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        // Σ x·(nib - 8) = Σ x·nib - 8·Σx: the raw nibbles (0..15) are valid 7-bit operands of the
+        // relaxed int8 dot product (pmaddubsw on x86: 16 products into 8 pair sums), and the
+        // zero-point term was precomputed per input block. Pair sums of both halves fit in i16
+        // (2·2·127·15), so they are added before one widening. (The fused
+        // i32x4.relaxed_dot_i8x16_i7x16_add_s gave doubled sums and ignored its addend on
+        // Node 20's V8 — measured — so it is not used.)
+        const x8n = x8 + <usize>(n * K);
+        const xsn = xs + (<usize>(n * nb) << 2);
+        let corr: f32 = 0;
+        for (let b = 0; b < nb; b++) {
+          const blk = wr + <usize>(b * 18);
+          const q = v128.load(blk, 2);
+          const xp = x8n + <usize>(b << 5);
+          const p = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp), v128.and(q, low4)),
+            i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp, 16), i8x16.shr_u(q, 4)));
+          const s = i32x4.extadd_pairwise_i16x8_s(p);
+          const dw = f16(load<u16>(blk));
+          acc = fma(f32x4.convert_i32x4_s(s), f32x4.splat(dw * load<f32>(xdn + <usize>(b << 2))), acc);
+          corr += dw * load<f32>(xsn + <usize>(b << 2));
+        }
+        store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), hsum(acc) - corr);
+      } else {
+        const xqn = xq + (<usize>(n * K) << 1);
+        for (let b = 0; b < nb; b++) {
+          const blk = wr + <usize>(b * 18);
+          const xp = xqn + <usize>(b << 6);
+          const q = v128.load(blk, 2);
+          const lo = i8x16.sub(v128.and(q, low4), eight);      // elements 0..15
+          const hi = i8x16.sub(i8x16.shr_u(q, 4), eight);      // elements 16..31
+          let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(lo), v128.load(xp));
+          s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(lo), v128.load(xp, 16)));
+          s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(hi), v128.load(xp, 32)));
+          s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(hi), v128.load(xp, 48)));
+          acc = fma(f32x4.convert_i32x4_s(s), f32x4.splat(f16(load<u16>(blk)) * load<f32>(xdn + <usize>(b << 2))), acc);
+        }
+        store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), hsum(acc));
       }
-      store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), hsum(acc));
     }
   }
 }

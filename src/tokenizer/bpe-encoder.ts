@@ -15,6 +15,7 @@
 import { PieceType } from './model-proto.js';
 import { SPACE_SYMBOL } from './normalizer.js';
 import type { Vocab } from './vocab.js';
+import { appendIds, piecesOf, type EncodedPiece, type SegmentEncoder } from './piece-ids.js';
 
 interface Pair { score: number; left: number; right: number; size: number }
 
@@ -57,12 +58,10 @@ class PairHeap {
   }
 }
 
-export interface EncodedPiece { piece: string; id: number }
-
 const encoder = new TextEncoder();
 const MAX_CACHE_ENTRIES = 1 << 18;
 
-export class BpeEncoder {
+export class BpeEncoder implements SegmentEncoder {
   /** Whether per-word segmentation (and the cache) gives the same result as whole-text BPE. */
   readonly wordwise: boolean;
   private readonly userByFirstUnit = new Map<number, string[]>();
@@ -208,23 +207,8 @@ export class BpeEncoder {
     return out;
   }
 
-  /**
-   * SentencePieceProcessor's piece → id step: an unknown piece becomes its UTF-8 bytes when
-   * byte_fallback is on; otherwise consecutive unknown pieces become one <unk>.
-   */
   private appendIds(pieces: EncodedPiece[], out: number[], prevUnk: boolean): boolean {
-    const { unkId, byteFallback, byteIds } = this.vocab;
-    for (const { piece, id } of pieces) {
-      if (id === unkId) {
-        if (byteFallback) { for (const b of encoder.encode(piece)) out.push(byteIds[b]); }
-        else if (!prevUnk) out.push(unkId);
-        prevUnk = true;
-      } else {
-        out.push(id);
-        prevUnk = false;
-      }
-    }
-    return prevUnk;
+    return appendIds(this.vocab, pieces, out, prevUnk);
   }
 
   /** Ids of a normalized text. */
@@ -262,17 +246,6 @@ export class BpeEncoder {
 
   /** Pieces as SentencePiece's EncodeAsPieces reports them (byte pieces, merged <unk> runs). */
   encodeAsPieces(normalized: string): string[] {
-    const out: string[] = [];
-    const { unkId, byteFallback, byteIds, pieces } = this.vocab;
-    let prevUnk = false;
-    for (const { piece, id } of this.encodePieces(normalized)) {
-      if (id === unkId) {
-        if (byteFallback) for (const b of encoder.encode(piece)) out.push(pieces[byteIds[b]]);
-        else if (prevUnk) out[out.length - 1] += piece;
-        else out.push(piece);
-        prevUnk = true;
-      } else { out.push(piece); prevUnk = false; }
-    }
-    return out;
+    return piecesOf(this.vocab, this.encodePieces(normalized));
   }
 }

@@ -68,6 +68,7 @@ export function fromGgufMetadata(kv: Record<string, unknown>, where: string): Mo
 }
 
 export function toGgufMetadata(tok: SentencePieceTokenizer): Record<string, unknown> {
+  if (tok.vocab.modelType !== ModelType.BPE) throw new ModelError(`${tok.name}: only BPE models can be written as GGUF "llama" tokenizer metadata (this one is unigram)`);
   const { pieces, scores, types } = tok.vocab;
   const kv: Record<string, unknown> = {
     'tokenizer.ggml.model': 'llama',

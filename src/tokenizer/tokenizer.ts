@@ -1,10 +1,13 @@
 /**
  * SentencePieceTokenizer: a SentencePiece BPE model (Meta's LLaMA tokenizer.model or one we
- * train) with SentencePiece's exact encode/decode, plus conversion to and from GGUF metadata.
+ * train) — or a unigram model — with SentencePiece's exact encode/decode, plus conversion to and
+ * from GGUF metadata.
  */
 import { readFileSync } from 'node:fs';
 import type { TextTokenizer } from './text-tokenizer.js';
 import { BpeEncoder } from './bpe-encoder.js';
+import { UnigramEncoder } from './unigram-encoder.js';
+import type { SegmentEncoder } from './piece-ids.js';
 import { Decoder } from './decoder.js';
 import {
   ModelType, NORMALIZER_DEFAULTS, PieceType, TRAINER_DEFAULTS, parseModelProto, serializeModelProto,
@@ -25,7 +28,7 @@ export class SentencePieceTokenizer implements TextTokenizer {
   readonly eosId: number;
   readonly padId: number;
   private readonly normalizer: Normalizer;
-  private readonly encoder: BpeEncoder;
+  private readonly encoder: SegmentEncoder;
   private readonly decoder: Decoder;
   private bytes: Uint8Array | null = null;
 
@@ -40,7 +43,7 @@ export class SentencePieceTokenizer implements TextTokenizer {
     this.padId = this.specialId(ts.padPiece ?? TRAINER_DEFAULTS.padPiece);
     const suffix = ts.treatWhitespaceAsSuffix ?? TRAINER_DEFAULTS.treatWhitespaceAsSuffix;
     this.normalizer = new Normalizer(model.normalizerSpec, this.vocab.userDefinedSymbols, suffix);
-    this.encoder = new BpeEncoder(this.vocab);
+    this.encoder = this.vocab.modelType === ModelType.UNIGRAM ? new UnigramEncoder(this.vocab) : new BpeEncoder(this.vocab);
     const ns = model.normalizerSpec;
     const denorm = model.denormalizerSpec?.precompiledCharsmap?.length ? new Normalizer(model.denormalizerSpec, [], false) : null;
     this.decoder = new Decoder(this.vocab, {

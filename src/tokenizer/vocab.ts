@@ -22,13 +22,15 @@ export class Vocab {
   readonly byteOfId: Int16Array;
   readonly userDefinedSymbols: string[] = [];
   readonly hasUnused: boolean;
+  readonly modelType: ModelType;
 
   constructor(model: ModelProto, name: string) {
     const modelType = model.trainerSpec.modelType ?? TRAINER_DEFAULTS.modelType;
-    if (modelType !== ModelType.BPE) {
+    if (modelType !== ModelType.BPE && modelType !== ModelType.UNIGRAM) {
       const kind = ModelType[modelType] ?? `type ${modelType}`;
-      throw new ModelError(`${name}: this is a SentencePiece ${kind} model (trainer_spec.model_type = ${modelType}); only BPE models are supported — train a BPE model (spm_train --model_type=bpe or llama-ts tokenizer train)`);
+      throw new ModelError(`${name}: this is a SentencePiece ${kind} model (trainer_spec.model_type = ${modelType}); only BPE and unigram models are supported — train a BPE model (spm_train --model_type=bpe or llama-ts tokenizer train)`);
     }
+    this.modelType = modelType;
     const n = model.pieces.length;
     if (n === 0) throw new ModelError(`${name}: the model has no pieces (not a SentencePiece model, or an empty one)`);
     this.pieces = new Array<string>(n);

@@ -35,18 +35,26 @@ test('truncated and non-SentencePiece files give errors naming the file and the 
   assert.throws(() => SentencePieceTokenizer.load('/nonexistent/dir/x.model'), /cannot read tokenizer model \/nonexistent\/dir\/x\.model/);
 });
 
-test('a unigram model is refused with a clear message; broken vocabularies too', () => {
+test('word and char models are refused with a clear message; broken vocabularies too', () => {
   const model = parseModelProto(readFileSync(`${fixtureDir}spm-suffix.model`));
-  assert.throws(() => new SentencePieceTokenizer({ ...model, trainerSpec: { ...model.trainerSpec, modelType: ModelType.UNIGRAM } }, 'uni.model'),
-    /uni\.model: this is a SentencePiece UNIGRAM model.*only BPE models are supported/);
-  assert.throws(() => new SentencePieceTokenizer({ ...model, trainerSpec: { ...model.trainerSpec, modelType: undefined } }, 'default.model'),
-    /UNIGRAM/);
+  assert.throws(() => new SentencePieceTokenizer({ ...model, trainerSpec: { ...model.trainerSpec, modelType: ModelType.WORD } }, 'word.model'),
+    /word\.model: this is a SentencePiece WORD model.*only BPE and unigram models are supported/);
+  assert.throws(() => new SentencePieceTokenizer({ ...model, trainerSpec: { ...model.trainerSpec, modelType: 7 } }, 'seven.model'),
+    /type 7/);
+  // model_type absent means UNIGRAM (the proto default): such a file loads as a unigram model.
+  assert.equal(new SentencePieceTokenizer({ ...model, trainerSpec: { ...model.trainerSpec, modelType: undefined } }, 'default.model').vocab.modelType, ModelType.UNIGRAM);
   const noUnk = { ...model, pieces: model.pieces.map((p) => (p.type === PieceType.UNKNOWN ? { ...p, type: PieceType.CONTROL } : p)) };
   assert.throws(() => new SentencePieceTokenizer(noUnk, 'nounk.model'), /nounk\.model: no unknown piece/);
   const dup = { ...model, pieces: [...model.pieces, { ...model.pieces[300] }] };
   assert.throws(() => new SentencePieceTokenizer(dup, 'dup.model'), /is already defined as id 300/);
   const noBytes = { ...model, pieces: model.pieces.filter((p) => p.piece !== '<0x41>') };
   assert.throws(() => new SentencePieceTokenizer(noBytes, 'bytes.model'), /not all 256 byte pieces/);
+});
+
+test('unigram models load; GGUF export is refused for them', () => {
+  const uni = SentencePieceTokenizer.load(`${fixtureDir}spm-unigram.model`);
+  assert.equal(uni.vocab.modelType, ModelType.UNIGRAM);
+  assert.throws(() => uni.toGgufMetadata(), /only BPE models can be written as GGUF/);
 });
 
 test('toBytes returns a loadable copy', () => {

@@ -1,8 +1,8 @@
 /**
  * Exact agreement with SentencePiece 0.1.97 (fixtures made by scripts/fixtures/tokenizer-reference.py):
  * Meta's LLaMA model on its test cases, a line sample of every corpus in ../shared/data, long
- * chunks and edge cases; decoding incl. invalid byte sequences; two small spm-trained models
- * covering nmt_nfkc, user-defined/control symbols, <unk> runs and whitespace-as-suffix.
+ * chunks and edge cases; decoding incl. invalid byte sequences; small spm-trained models covering
+ * nmt_nfkc, user-defined/control symbols, <unk> runs, whitespace-as-suffix, and two unigram models.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,7 +39,7 @@ test('Meta tokenizer: decoding id sequences (byte runs, invalid UTF-8, control, 
   }
 });
 
-test('spm-trained models (nmt_nfkc charsmap, user-defined, control, no byte fallback; whitespace suffix): exact', () => {
+test('spm-trained models (BPE: nmt_nfkc charsmap, user-defined, control, no byte fallback, whitespace suffix; unigram): exact', () => {
   const models = new Map<string, SentencePieceTokenizer>();
   const rows = readJsonlGz<SmallRow>('small-encode.jsonl.gz');
   for (const r of rows) {
@@ -49,5 +49,5 @@ test('spm-trained models (nmt_nfkc charsmap, user-defined, control, no byte fall
     assert.deepEqual(tok.encodeAsPieces(r.text), r.pieces, `${r.model} pieces ${show(r.text)}`);
     assert.equal(tok.decode(r.ids), r.decoded, `${r.model} decode ${show(r.text)}`);
   }
-  assert.equal(models.size, 2);
+  assert.equal(models.size, 4);
 });

@@ -1,15 +1,19 @@
 /**
  * EvalModel over any OpenAI-compatible completions server (llama.cpp's server, vLLM, our own
  * serve/), as lm-evaluation-harness's local-completions does:
- *  - log-likelihood: POST /v1/completions {prompt: context+continuation, echo: true,
- *    logprobs: 1, max_tokens: 0, temperature: 0}; the continuation's tokens are those whose
- *    text_offset lies at or after the context/continuation boundary (after the whitespace rule
- *    of splitAtBoundary), and before the end of the prompt (a server that generates a token
- *    anyway has it ignored). greedy = each such token is the top-1 of its top_logprobs.
+ *  - log-likelihood: POST /v1/completions {prompt, echo: true, logprobs: 1, max_tokens: 0,
+ *    temperature: 0}. The continuation's tokens are found by counting tokens, not characters
+ *    (servers disagree on text_offset: SentencePiece's dummy-prefix space shifts it by one on
+ *    some): each distinct context is echoed once to learn its token count n, and the
+ *    continuation is tokens[n:] of context+continuation — lm-evaluation-harness's
+ *    "whole[len(context):]" rule. greedy = each such token is the top-1 of its top_logprobs
+ *    (servers that return only the chosen token there make every continuation look greedy).
+ *    A prompt's first token has no logprob; with an empty context the sum starts at the second.
  *  - generation: POST /v1/completions {prompt, max_tokens, temperature, stop, seed}; the text is
  *    cut again locally at the stop strings (the API takes at most 4).
- * text_offset is read as a UTF-16 character offset into the prompt (OpenAI's meaning). With an
- * empty context the first token has no logprob and is left out of the sum.
+ * Prompts go as lists of up to batchSize per request; a server that rejects a list (HTTP 400/422)
+ * or answers it with one choice (it read only the first prompt) is detected and sent one prompt
+ * per request instead, `concurrency` requests at a time.
  */
 import type { EvalModel, GenerateRequest, LoglikelihoodRequest, LoglikelihoodResult } from './model.js';
 import { cutAtStops, splitAtBoundary } from './model.js';
@@ -27,6 +31,12 @@ export interface OpenAIClientOptions {
   timeoutMs?: number;
 }
 
+class HttpStatusError extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+interface EchoTokens { logprobs: (number | null)[]; top: (Record<string, number> | null)[] }
+
 interface CompletionChoice {
   index?: number;
   text?: string;
@@ -36,7 +46,7 @@ interface CompletionChoice {
 export class OpenAICompletionsModel implements EvalModel {
   readonly name: string;
   private readonly endpoint: string;
-  private readonly batchSize: number;
+  private batchSize: number;
   private readonly concurrency: number;
 
   constructor(private readonly opts: OpenAIClientOptions) {
@@ -63,7 +73,7 @@ export class OpenAICompletionsModel implements EvalModel {
       throw new Error(`cannot reach ${this.endpoint}: ${(e as Error).message}; is the server running?`);
     }
     const text = await res.text();
-    if (!res.ok) throw new Error(`${this.endpoint} answered HTTP ${res.status}: ${text.slice(0, 300)}`);
+    if (!res.ok) throw new HttpStatusError(res.status, `${this.endpoint} answered HTTP ${res.status}: ${text.slice(0, 300)}`);
     let json: { choices?: CompletionChoice[] };
     try { json = JSON.parse(text) as { choices?: CompletionChoice[] }; } catch {
       throw new Error(`${this.endpoint} answered with something that is not JSON: ${text.slice(0, 200)}`);
@@ -73,44 +83,69 @@ export class OpenAICompletionsModel implements EvalModel {
     return json.choices.slice().sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
   }
 
-  async loglikelihood(reqs: readonly LoglikelihoodRequest[]): Promise<LoglikelihoodResult[]> {
-    const out: LoglikelihoodResult[] = [];
-    for (let start = 0; start < reqs.length; start += this.batchSize) {
-      const batch = reqs.slice(start, start + this.batchSize).map((r) => splitAtBoundary(r.context, r.continuation));
-      const choices = await this.post({
-        prompt: batch.map((b) => b.context + b.continuation), echo: true, logprobs: 1, max_tokens: 0, temperature: 0,
-      });
-      if (choices.length !== batch.length) throw new Error(`${this.endpoint}: sent ${batch.length} prompts, got ${choices.length} choices`);
-      choices.forEach((ch, j) => out.push(this.parseEcho(ch, batch[j].context.length, batch[j].context.length + batch[j].continuation.length)));
-    }
+  /** Echo + logprobs for each prompt (lists of batchSize, `concurrency` requests in flight). */
+  private async echo(prompts: readonly string[]): Promise<EchoTokens[]> {
+    const out: EchoTokens[] = new Array(prompts.length);
+    const chunks: number[] = [];
+    for (let i = 0; i < prompts.length; i += this.batchSize) chunks.push(i);
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        const start = chunks[next++];
+        const list = prompts.slice(start, start + this.batchSize);
+        let choices: CompletionChoice[];
+        let rejectedList = false;
+        try {
+          choices = await this.post({ prompt: list.length === 1 ? list[0] : list, echo: true, logprobs: 1, max_tokens: 0, temperature: 0 });
+        } catch (e) {
+          // Some servers take exactly one prompt and answer a list with 400/422.
+          if (!(e instanceof HttpStatusError && (e.status === 400 || e.status === 422) && list.length > 1)) throw e;
+          choices = [];
+          rejectedList = true;
+        }
+        if (rejectedList || (choices.length !== list.length && list.length > 1 && choices.length === 1)) {
+          // The server rejected the list or read only its first prompt: ask one at a time from now on.
+          this.batchSize = 1;
+          choices = [];
+          for (const p of list) choices.push(...(await this.post({ prompt: p, echo: true, logprobs: 1, max_tokens: 0, temperature: 0 })));
+        }
+        if (choices.length !== list.length) throw new Error(`${this.endpoint}: sent ${list.length} prompts, got ${choices.length} choices`);
+        choices.forEach((ch, j) => { out[start + j] = this.parseEcho(ch); });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, chunks.length) }, worker));
     return out;
   }
 
-  private parseEcho(ch: CompletionChoice, boundary: number, end: number): LoglikelihoodResult {
+  private parseEcho(ch: CompletionChoice): EchoTokens {
     const lp = ch.logprobs;
-    if (!lp || !Array.isArray(lp.token_logprobs) || !Array.isArray(lp.text_offset) || !Array.isArray(lp.tokens)) {
-      throw new Error(`${this.endpoint}: the response lacks logprobs.tokens/token_logprobs/text_offset; the server must support echo=true with logprobs (llama.cpp: a recent server; vLLM: yes)`);
+    if (!lp || !Array.isArray(lp.token_logprobs) || !Array.isArray(lp.tokens)) {
+      throw new Error(`${this.endpoint}: the response lacks logprobs.tokens/token_logprobs; the server must support echo=true with logprobs (vLLM and llama-ts serve do)`);
     }
-    let logprob = 0;
-    let greedy = true;
-    let counted = 0;
-    for (let i = 0; i < lp.tokens.length; i++) {
-      const off = lp.text_offset[i];
-      const tokEnd = off + lp.tokens[i].length;
-      // A token belongs to the continuation if it carries continuation characters and starts inside the prompt.
-      if (tokEnd <= boundary || off >= end) continue;
-      const v = lp.token_logprobs[i];
-      // The prompt's first token has no logprob (nothing precedes it); with an empty context
-      // (CrowS-Pairs) the score therefore starts at the second token.
-      if (v === null && i === 0) continue;
-      if (typeof v !== 'number') throw new Error(`${this.endpoint}: token ${i} of the continuation has no logprob (the first token of a prompt has none; is the context empty?)`);
-      logprob += v;
-      counted++;
-      const top = lp.top_logprobs?.[i];
-      if (top) for (const alt of Object.values(top)) if (alt > v + 1e-6) { greedy = false; break; }
-    }
-    if (counted === 0) throw new Error(`${this.endpoint}: no tokens of the continuation found in the echoed prompt`);
-    return { logprob, greedy };
+    return { logprobs: lp.token_logprobs, top: lp.top_logprobs ?? [] };
+  }
+
+  async loglikelihood(reqs: readonly LoglikelihoodRequest[]): Promise<LoglikelihoodResult[]> {
+    const pairs = reqs.map((r) => splitAtBoundary(r.context, r.continuation));
+    const contexts = [...new Set(pairs.map((p) => p.context).filter((c) => c !== ''))];
+    const [ctxEcho, wholeEcho] = [await this.echo(contexts), await this.echo(pairs.map((p) => p.context + p.continuation))];
+    const ctxTokens = new Map(contexts.map((c, i) => [c, ctxEcho[i].logprobs.length]));
+    return pairs.map((p, i) => {
+      const n = p.context === '' ? 0 : ctxTokens.get(p.context)!;
+      const e = wholeEcho[i];
+      if (e.logprobs.length <= n) throw new Error(`${this.endpoint}: the continuation ${JSON.stringify(p.continuation.slice(0, 40))} added no tokens after its context`);
+      let logprob = 0;
+      let greedy = true;
+      for (let t = n; t < e.logprobs.length; t++) {
+        const v = e.logprobs[t];
+        if (v === null && t === 0) continue;
+        if (typeof v !== 'number') throw new Error(`${this.endpoint}: token ${t} of an echoed prompt has no logprob`);
+        logprob += v;
+        const top = e.top[t];
+        if (top) for (const alt of Object.values(top)) if (alt > v + 1e-6) { greedy = false; break; }
+      }
+      return { logprob, greedy };
+    });
   }
 
   async generate(reqs: readonly GenerateRequest[]): Promise<string[]> {

@@ -9,7 +9,7 @@ import { CharNgramModel } from '../../src/eval/char-ngram.js';
 
 export interface FakeServer { url: string; requests: Record<string, unknown>[]; close(): Promise<void> }
 
-export async function startFakeOpenAIServer(model: CharNgramModel): Promise<FakeServer> {
+export async function startFakeOpenAIServer(model: CharNgramModel, opts: { firstPromptOnly?: boolean } = {}): Promise<FakeServer> {
   const requests: Record<string, unknown>[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -18,7 +18,8 @@ export async function startFakeOpenAIServer(model: CharNgramModel): Promise<Fake
       if (req.method !== 'POST' || req.url !== '/v1/completions') { res.writeHead(404).end('{"error":"not found"}'); return; }
       const r = JSON.parse(body) as { prompt: string | string[]; echo?: boolean; max_tokens?: number; temperature?: number; stop?: string[]; seed?: number };
       requests.push(r);
-      const prompts = Array.isArray(r.prompt) ? r.prompt : [r.prompt];
+      // firstPromptOnly imitates servers that take a list but answer only its first prompt.
+      const prompts = Array.isArray(r.prompt) ? (opts.firstPromptOnly ? r.prompt.slice(0, 1) : r.prompt) : [r.prompt];
       const choices = prompts.map((prompt, index) => {
         if (r.echo) {
           const t = model.tokenLogprobs(prompt, 0);

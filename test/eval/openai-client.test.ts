@@ -25,10 +25,10 @@ test('log-likelihoods over HTTP (echo + logprobs) equal the model scored directl
       assert.ok(Math.abs(viaHttp[i].logprob - direct[i].logprob) < 1e-9, `request ${i}`);
       assert.equal(viaHttp[i].greedy, direct[i].greedy, `greedy ${i}`);
     }
-    // Batched as lists of prompts, with the local-completions settings.
-    assert.equal(srv.requests.length, 2);
-    assert.deepEqual({ ...srv.requests[0], prompt: undefined }, { model: 'fake', prompt: undefined, echo: true, logprobs: 1, max_tokens: 0, temperature: 0 });
-    assert.equal((srv.requests[0].prompt as string[]).length, 3);
+    // Lists of up to 3 prompts: the 3 distinct contexts (after the whitespace rule; to count their tokens), then the 4 full prompts.
+    assert.equal(srv.requests.length, 3);
+    for (const r of srv.requests) assert.deepEqual({ ...r, prompt: undefined }, { model: 'fake', prompt: undefined, echo: true, logprobs: 1, max_tokens: 0, temperature: 0 });
+    assert.deepEqual(srv.requests.map((r) => (r.prompt as string[]).length), [3, 3, 1]);
   } finally { await srv.close(); }
 });
 
@@ -57,4 +57,16 @@ test('server errors are reported with the endpoint and status', async () => {
   } finally { await new Promise((r) => server.close(r)); }
   await assert.rejects(new OpenAICompletionsModel({ url }).generate([{ prompt: 'p', until: [], maxTokens: 1 }]), /cannot reach .*is the server running/);
   assert.throws(() => new OpenAICompletionsModel({ url: 'not a url' }), /is not a URL/);
+});
+
+test('a server that reads only the first prompt of a list is detected and asked one prompt at a time', async () => {
+  const m = new CharNgramModel(TEXT, 4);
+  const srv = await startFakeOpenAIServer(m, { firstPromptOnly: true });
+  try {
+    const client = new OpenAICompletionsModel({ url: srv.url, batchSize: 8 });
+    const reqs = [{ context: 'Question: what', continuation: ' is it?' }, { context: 'Answer:', continuation: ' it is' }];
+    const got = await client.loglikelihood(reqs);
+    const want = await m.loglikelihood(reqs);
+    got.forEach((g, i) => assert.ok(Math.abs(g.logprob - want[i].logprob) < 1e-9));
+  } finally { await srv.close(); }
 });

@@ -14,7 +14,9 @@ import { promisify } from 'node:util';
 import { syntheticCheckpoint } from '../../src/formats/synthetic.js';
 import { saveGgufCheckpoint } from '../../src/formats/gguf-llama.js';
 import { PRESETS } from '../../src/model/config.js';
-import { loadModel } from '../../src/inference/index.js';
+import { loadModel, Sampler } from '../../src/inference/index.js';
+import { createLlamaServer } from '../../src/serve/server.js';
+import { OpenAICompletionsModel } from '../../src/eval/openai-client.js';
 import { LoadedModelAdapter, tokenizePair } from '../../src/eval/loaded-model.js';
 import { evaluateTask } from '../../src/eval/runner.js';
 import { resolveTasks } from '../../src/eval/tasks/registry.js';
@@ -76,4 +78,28 @@ test('llama-ts eval --model PATH', async () => {
   const rep = JSON.parse(readFileSync(out, 'utf8')) as EvalReport;
   assert.equal(rep.model.source, `file ${modelPath}`);
   assert.equal(rep.results[0].items, 2);
+});
+
+test('the HTTP client against our own server (llama-ts serve) gives the engine\'s log-likelihoods and generations', async () => {
+  const m = await loadModel(modelPath);
+  const srv = createLlamaServer({
+    model: m,
+    makeChooser: (o) => { const s = new Sampler({ temperature: o.temperature ?? 1, topK: o.topK ?? 0, topP: o.topP ?? 1 }, o.seed ?? 1); return (row: Float32Array) => s.sample(row); },
+  });
+  try {
+    const url = await srv.listen(0, '127.0.0.1');
+    const reqs = [
+      { context: 'Question: how do I open a jar?\nAnswer:', continuation: ' twist the lid' },
+      { context: 'Question: how do I open a jar?\nAnswer:', continuation: ' hit it' },
+      { context: '', continuation: 'A sentence scored whole, as CrowS-Pairs does.' },
+    ];
+    const direct = await new LoadedModelAdapter(m).loglikelihood(reqs);
+    const viaHttp = await new OpenAICompletionsModel({ url }).loglikelihood(reqs);
+    direct.forEach((d, i) => assert.ok(Math.abs(d.logprob - viaHttp[i].logprob) < 1e-3, `request ${i}: ${d.logprob} vs ${viaHttp[i].logprob}`));
+    const gen = [{ prompt: 'Q: a\nA:', until: ['\n'], maxTokens: 6 }];
+    assert.deepEqual(await new OpenAICompletionsModel({ url }).generate(gen), await new LoadedModelAdapter(m).generate(gen));
+  } finally {
+    await srv.close();
+    m.dispose();
+  }
 });

@@ -60,6 +60,9 @@ export function estimateOverlap(a: MinHashSignature, b: MinHashSignature): numbe
   return Math.min(1, (j * (a.shingles + b.shingles)) / ((1 + j) * a.shingles));
 }
 
+/** Most items remembered per band bucket. */
+export const BUCKET_CAP = 8;
+
 /** LSH index over kept signatures. */
 export class LshIndex {
   private readonly rows: number;
@@ -94,7 +97,12 @@ export class LshIndex {
     for (let b = 0; b < this.params.bands; b++) {
       const key = this.bandKey(sig.sig, b);
       const list = this.buckets[b]!.get(key);
-      if (list) list.push(idx);
+      // A full bucket already holds near-identical items: later ones that land here would match
+      // those first, so capping it bounds the work per query (no quadratic blow-up on
+      // boilerplate-heavy inputs) without losing duplicates that matter.
+      if (list) {
+        if (list.length < BUCKET_CAP) list.push(idx);
+      }
       else this.buckets[b]!.set(key, [idx]);
     }
   }

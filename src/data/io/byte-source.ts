@@ -35,8 +35,8 @@ export async function detectCompression(path: string): Promise<Compression> {
 }
 
 async function* gunzipChunks(path: string, src: ByteSource): AsyncGenerator<Buffer> {
-  const gunzip = createGunzip();
-  const file = createReadStream(path);
+  const gunzip = createGunzip({ chunkSize: 1 << 16 });
+  const file = createReadStream(path, { highWaterMark: 1 << 16 });
   file.on('error', (e) => gunzip.destroy(e));
   file.pipe(gunzip);
   try {

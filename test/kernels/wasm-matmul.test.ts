@@ -94,3 +94,23 @@ describe('matmulWeight on stored weights', () => {
     }
   }
 });
+
+test('f16 decode handles subnormal halves exactly and infinities like the reference', () => {
+  const C = 44, OC = 3; // 44: five 8-wide SIMD steps and a scalar tail of 4
+  const data = new Uint16Array(OC * C);
+  for (let i = 0; i < data.length; i++) data[i] = 0x3c00 + (i % 7); // 1.0 .. 1.006
+  data[5] = 0x0001;            // smallest subnormal, 2^-24
+  data[6] = 0x83ff;            // largest negative subnormal
+  data[C + 9] = 0x7c00;        // +Inf in row 1
+  data[2 * C + 42] = 0xfc00;   // -Inf in row 2, in the scalar tail
+  const inp = new Float32Array(C).map((_, i) => 0.5 + i / 64);
+  const expected = new Float32Array(OC);
+  ref.matmulWeight(expected, inp, { type: 'f16', rows: OC, cols: C, data }, 1);
+  for (const be of backends) {
+    const s = new Staging(be, 4 * (OC + C) + 2 * OC * C);
+    const o = s.f32(OC), x = s.f32(inp), d = s.u16(data);
+    be.matmulWeight(o, x, { type: 'f16', rows: OC, cols: C, data: d }, 1);
+    assertClose([o[0]], [expected[0]], 1e-5, 1e-6, `${be.name} finite row`);
+    if (o[1] !== Infinity || o[2] !== -Infinity) throw new Error(`${be.name}: rows with infinities gave ${o[1]}, ${o[2]}`);
+  }
+});

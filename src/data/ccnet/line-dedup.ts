@@ -22,17 +22,46 @@ let scratch = new Uint8Array(1 << 16);
 
 /** Hashes of each "\n"-separated line: (lo, hi) pairs, as CCNet's `compute_hashes`. */
 export function lineHashes(content: string): Uint32Array {
-  const lines = content.split('\n');
-  const out = new Uint32Array(lines.length * 2);
-  for (let i = 0; i < lines.length; i++) hashLine(lines[i], out, i);
+  let n = 1;
+  for (let i = content.indexOf('\n'); i >= 0; i = content.indexOf('\n', i + 1)) n++;
+  const out = new Uint32Array(n * 2);
+  let start = 0;
+  for (let k = 0; k < n; k++) {
+    let end = content.indexOf('\n', start);
+    if (end < 0) end = content.length;
+    hashLine(content, start, end, out, k);
+    start = end + 1;
+  }
   return out;
 }
 
-function hashLine(line: string, out: Uint32Array, i: number): void {
-  const norm = normalizeForDedup(line);
-  if (norm.length * 3 > scratch.length) scratch = new Uint8Array(norm.length * 6);
-  const { written } = encoder.encodeInto(norm, scratch);
-  sha1Prefix64(scratch, 0, written, out, i);
+/** Python str.isspace() for the ASCII range: \t \n \v \f \r, \x1c-\x1f and space. */
+const isPySpaceAscii = (c: number): boolean => (c >= 9 && c <= 13) || (c >= 28 && c <= 32);
+
+/**
+ * Hashes normalizeForDedup(content[start, end)). Lines of ASCII — most of a crawl — are normalized
+ * straight into bytes (strip, lowercase, digits → 0, controls removed: the same result as the
+ * string path for ASCII); other lines take the Unicode path.
+ */
+function hashLine(content: string, start: number, end: number, out: Uint32Array, i: number): void {
+  let s = start, e = end;
+  while (s < e && isPySpaceAscii(content.charCodeAt(s))) s++;
+  while (e > s && isPySpaceAscii(content.charCodeAt(e - 1))) e--;
+  if (scratch.length < (e - s) * 3 + 8) scratch = new Uint8Array((e - s) * 6 + 64);
+  let w = 0;
+  let ascii = true;
+  for (let k = s; k < e; k++) {
+    const c = content.charCodeAt(k);
+    if (c >= 0x80) { ascii = false; break; }
+    if (c < 32 || c === 127) continue;
+    scratch[w++] = c >= 65 && c <= 90 ? c + 32 : c >= 48 && c <= 57 ? 48 : c;
+  }
+  if (!ascii) {
+    const norm = normalizeForDedup(content.slice(start, end));
+    if (norm.length * 3 > scratch.length) scratch = new Uint8Array(norm.length * 6);
+    w = encoder.encodeInto(norm, scratch).written;
+  }
+  sha1Prefix64(scratch, 0, w, out, i);
 }
 
 /** Pass 1: collects the line hashes of a group of documents. */
@@ -91,10 +120,8 @@ export class DuplicateRemover {
       this.stats.docsDropped++;
       return null;
     }
-    const lines = content.split('\n');
-    const n = lines.length;
-    const h = new Uint32Array(n * 2);
-    for (let i = 0; i < n; i++) hashLine(lines[i], h, i);
+    const h = lineHashes(content);
+    const n = h.length >>> 1;
     let kept = 0;
     for (let i = 0; i < n; i++) {
       const lo = h[i * 2], hi = h[i * 2 + 1];
@@ -110,18 +137,27 @@ export class DuplicateRemover {
       this.stats.chars += content.length;
       return null;
     }
-    // CCNet's finalize_doc: also drop repeats inside the document and zeroed hashes.
-    const inDoc = new Set<string>();
+    // CCNet's finalize_doc: also drop repeats inside the document and zeroed hashes. The set is
+    // keyed by the low half; a match on it is confirmed against the high half of earlier lines.
+    const inDoc = new Map<number, number>(); // lo → first line index with it
     const lineIds: number[] = [];
     const out: string[] = [];
+    let start = 0;
     for (let i = 0; i < n; i++) {
+      let end = content.indexOf('\n', start);
+      if (end < 0) end = content.length;
       const lo = h[i * 2], hi = h[i * 2 + 1];
-      const key = `${lo}:${hi}`;
-      if (!inDoc.has(key) && (lo !== 0 || hi !== 0)) {
+      let dup = false;
+      const j = inDoc.get(lo);
+      if (j !== undefined) {
+        if (h[j * 2 + 1] === hi) dup = true;
+        else for (let k = 0; k < i && !dup; k++) dup = h[k * 2] === lo && h[k * 2 + 1] === hi;
+      } else inDoc.set(lo, i);
+      if (!dup && (lo !== 0 || hi !== 0)) {
         lineIds.push(i);
-        out.push(lines[i]);
+        out.push(content.slice(start, end));
       }
-      inDoc.add(key);
+      start = end + 1;
     }
     const text = out.join('\n');
     this.stats.linesKept += kept;

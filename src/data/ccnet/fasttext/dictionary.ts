@@ -169,10 +169,13 @@ export class Dictionary {
   computeSubwords(bytes: Uint8Array, start: number, end: number, out: IntList): void {
     const { minn, maxn, bucket } = this.args;
     if (maxn <= 0) return;
+    const unpruned = this.pruneIdxSize < 0;
+    const nwords = this.nwords;
     const len = end - start + 2;
     const w = len <= this.ngramBuf.length ? this.ngramBuf : new Uint8Array(len);
     w[0] = BOW;
-    w.set(bytes.subarray(start, end), 1);
+    // A plain loop: words are short, and subarray() would allocate a view per word.
+    for (let k = start; k < end; k++) w[k - start + 1] = bytes[k];
     w[len - 1] = EOW;
     for (let i = 0; i < len; i++) {
       if ((w[i] & 0xc0) === 0x80) continue;
@@ -184,7 +187,13 @@ export class Dictionary {
           h ^= b < 0x80 ? b : b | 0xffffff00;
           h = Math.imul(h, 16777619);
         } while (j < len && (w[j] & 0xc0) === 0x80);
-        if (n >= minn && !(n === 1 && (i === 0 || j === len))) this.pushHash(out, (h >>> 0) % bucket);
+        if (n >= minn && !(n === 1 && (i === 0 || j === len))) {
+          if (unpruned) {
+            // inlined IntList.push of nwords + bucket id (the common, unpruned case)
+            if (out.length === out.data.length) out.push(nwords + ((h >>> 0) % bucket));
+            else out.data[out.length++] = nwords + ((h >>> 0) % bucket);
+          } else this.pushHash(out, (h >>> 0) % bucket);
+        }
       }
     }
   }
@@ -231,7 +240,7 @@ export class Dictionary {
       if (wid < 0) {
         // Out of vocabulary: only its char n-grams (none for "</s>").
         if (!(e - s === 4 && bytes[s] === 0x3c && bytes[s + 1] === 0x2f && bytes[s + 2] === 0x73 && bytes[s + 3] === 0x3e)) {
-          this.computeSubwords(bytes, s, e, words);
+          this.oovSubwords(bytes, s, e, h, words);
         }
       } else if (this.args.maxn <= 0) {
         words.push(wid);
@@ -243,6 +252,34 @@ export class Dictionary {
     } else if (wid >= 0) {
       labels.push(wid - this.nwords);
     }
+  }
+
+  /**
+   * Char n-gram rows of recently seen out-of-vocabulary words, keyed by their hash (bytes checked
+   * on a hit). Text repeats its rare words, so this skips most n-gram hashing; bounded by clearing.
+   */
+  private readonly oovCache = new Map<number, { bytes: Uint8Array; rows: Int32Array }>();
+  private readonly oovTmp = new IntList(64);
+  static readonly OOV_CACHE_SIZE = 1 << 16;
+
+  private oovSubwords(bytes: Uint8Array, s: number, e: number, h: number, out: IntList): void {
+    const hit = this.oovCache.get(h);
+    if (hit && hit.bytes.length === e - s) {
+      let eq = true;
+      for (let k = 0; k < hit.bytes.length; k++) if (hit.bytes[k] !== bytes[s + k]) { eq = false; break; }
+      if (eq) {
+        const r = hit.rows;
+        for (let k = 0; k < r.length; k++) out.push(r[k]);
+        return;
+      }
+    }
+    const tmp = this.oovTmp;
+    tmp.clear();
+    this.computeSubwords(bytes, s, e, tmp);
+    for (let k = 0; k < tmp.length; k++) out.push(tmp.data[k]);
+    if (e - s > 64) return; // long junk tokens are not worth keeping
+    if (this.oovCache.size >= Dictionary.OOV_CACHE_SIZE) this.oovCache.clear();
+    this.oovCache.set(h, { bytes: bytes.slice(s, e), rows: tmp.data.slice(0, tmp.length) });
   }
 
   private readonly ngramState = new Uint32Array(2);

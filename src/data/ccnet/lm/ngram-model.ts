@@ -32,6 +32,12 @@ export class NgramModel {
   readonly tables: Map<string, NgramEntry>[];
   private readonly unkId: number;
   private ids = new Int32Array(256);
+  /**
+   * Query index built on first use: when order × bits-per-id fits in 52 bits, each n-gram is a
+   * number (ids packed in base 2^bits) and lookups skip building key strings. Reset by `set`.
+   */
+  private numeric: { bits: number; tables: Map<number, NgramEntry>[] } | null = null;
+  private numericTried = false;
 
   constructor(order: number) {
     if (!Number.isInteger(order) || order < 1) throw new Error(`n-gram order must be a positive integer (got ${order})`);
@@ -57,6 +63,8 @@ export class NgramModel {
     if (words.length < 1 || words.length > this.order) throw new Error(`n-gram "${words.join(' ')}" has order ${words.length}, model order is ${this.order}`);
     const ids = words.map((w) => this.wordId(w));
     this.tables[words.length - 1].set(ngramKey(ids, 0, ids.length), entry);
+    this.numeric = null;
+    this.numericTried = false;
   }
 
   get(words: readonly string[]): NgramEntry | undefined {
@@ -70,12 +78,55 @@ export class NgramModel {
     return this.tables.map((t) => t.size);
   }
 
+  private buildNumeric(): void {
+    this.numericTried = true;
+    const bits = Math.max(1, Math.ceil(Math.log2(this.words.length + 1)));
+    if (bits * this.order > 52) return;
+    const base = 2 ** bits;
+    const tables = this.tables.map((t) => {
+      const m = new Map<number, NgramEntry>();
+      for (const [key, e] of t) {
+        let k = 0;
+        for (let j = 0; j < key.length; j += 2) k = k * base + (key.charCodeAt(j) | (key.charCodeAt(j + 1) << 16));
+        m.set(k, e);
+      }
+      return m;
+    });
+    this.numeric = { bits, tables };
+  }
+
   /** log10 p(ids[pos] | ids[max(0,pos-order+1) .. pos-1]) with back-off. */
   private wordLogProb(ids: Int32Array, pos: number): number {
+    if (!this.numericTried) this.buildNumeric();
     const maxCtx = Math.min(this.order - 1, pos);
-    // Find the longest stored n-gram ending at pos.
+    const num = this.numeric;
     let n = maxCtx + 1;
     let entry: NgramEntry | undefined;
+    if (num) {
+      // keys[m] = n-gram of length m ending at pos, built right to left
+      const base = 2 ** num.bits;
+      let key = 0, mul = 1;
+      const keys = this.keyBuf;
+      for (let m = 1; m <= maxCtx + 1; m++) {
+        key += ids[pos - m + 1] * mul;
+        mul *= base;
+        keys[m] = key;
+      }
+      for (; n >= 1; n--) {
+        entry = num.tables[n - 1].get(keys[n]);
+        if (entry) break;
+      }
+      if (!entry) throw new Error(`model has no unigram for "${this.words[ids[pos]]}" (an ARPA file must list <unk>)`);
+      let lp = entry.logProb;
+      // Back-off weights of the contexts longer than the matched one: context of length m is the
+      // m-gram ending at pos - 1, i.e. (keys[m + 1] - ids[pos]) / base.
+      for (let m = n; m <= maxCtx; m++) {
+        const ctx = num.tables[m - 1].get((keys[m + 1] - ids[pos]) / base);
+        if (ctx) lp += ctx.backoff;
+      }
+      return lp;
+    }
+    // Find the longest stored n-gram ending at pos.
     for (; n >= 1; n--) {
       entry = this.tables[n - 1].get(ngramKey(ids, pos - n + 1, pos + 1));
       if (entry) break;
@@ -89,6 +140,8 @@ export class NgramModel {
     }
     return lp;
   }
+
+  private readonly keyBuf = new Float64Array(64);
 
   /** log10 probability of a tokenized sentence with <s> and </s>, as KenLM `model.score(line)`. */
   scoreTokens(tokens: readonly string[], bos = true, eos = true): number {

@@ -13,11 +13,15 @@ export interface TextEncoder32 {
   encode(text: string): number[];
 }
 
-export async function tokenizeShard(jsonlPath: string, tokenPath: string, tok: TextEncoder32, sink: BadRecordSink): Promise<TokenShardHeader> {
+export async function tokenizeShard(jsonlPath: string, tokenPath: string, tok: TextEncoder32, sink: BadRecordSink): Promise<{ header: TokenShardHeader; textBytes: number }> {
   const w = new TokenShardWriter(tokenPath, tok.vocabSize);
+  let textBytes = 0;
   try {
-    for await (const doc of readJsonlDocs(jsonlPath, sink)) w.addDocument(tok.encode(doc.text));
-    return w.close();
+    for await (const doc of readJsonlDocs(jsonlPath, sink)) {
+      textBytes += Buffer.byteLength(doc.text);
+      w.addDocument(tok.encode(doc.text));
+    }
+    return { header: w.close(), textBytes };
   } catch (e) {
     w.abort();
     throw e;

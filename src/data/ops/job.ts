@@ -37,7 +37,13 @@ export interface Marker {
   finishedAt: string;
 }
 
-export interface Progress { job: string; docs: number; bytes: number }
+export interface Progress {
+  job: string;
+  docs: number;
+  bytes: number;
+  /** Documents in → out of each stage so far. */
+  stages: Record<string, [number, number]>;
+}
 
 export function jobName(config: PipelineConfig, job: Job): string {
   const src = config.sources[job.source]!.name;
@@ -108,10 +114,12 @@ async function runTokenizeJob(config: PipelineConfig, job: Extract<Job, { kind: 
   await mkdir(dirname(out), { recursive: true });
   const tok = tokenizerFor(config);
   const t0 = performance.now();
-  const h = await tokenizeShard(join(config.output, job.shard), out, tok, report);
+  const { header: h, textBytes } = await tokenizeShard(join(config.output, job.shard), out, tok, report);
   const s = report.stage('tokenize');
   s.docsIn += h.docCount;
   s.docsOut += h.docCount;
+  s.bytesIn += textBytes;
+  s.bytesOut += textBytes; // nothing is dropped: the text is all there, as tokens
   s.ms += performance.now() - t0;
   const marker: Marker = { job, shards: [relative(config.output, out)], docs: h.docCount, bytes: h.tokenCount, report: report.toJSON(), finishedAt: new Date().toISOString() };
   await writeJsonAtomic(markerPath(config, job), marker);
@@ -159,7 +167,7 @@ export async function runJob(config: PipelineConfig, job: Job, onProgress?: (p: 
       bytes += Buffer.byteLength(doc.text);
       if (onProgress && Date.now() - lastProgress > 1000) {
         lastProgress = Date.now();
-        onProgress({ job: name, docs: n, bytes });
+        onProgress({ job: name, docs: n, bytes, stages: Object.fromEntries(Object.entries(report.stages).map(([k, v]) => [k, [v.docsIn, v.docsOut]])) });
       }
     }
   } catch (e) {

@@ -43,7 +43,8 @@ async function runWave(config: PipelineConfig, name: string, jobs: Job[], log: (
       log(`[${name}] ${done}/${pending.length} ${jobName(config, job)}: ${m.docs} docs kept, ${(m.bytes / 1e6).toFixed(2)} MB (${(bytes / 1e6 / Math.max(secs, 1e-3)).toFixed(1)} MB/s out${eta})`);
     },
     onProgress(p) {
-      log(`[${name}]   … ${p.job}: ${p.docs} docs, ${(p.bytes / 1e6).toFixed(1)} MB so far`);
+      const stages = Object.entries(p.stages).map(([k, [i, o]]) => `${k} ${i}→${o}`).join(', ');
+      log(`[${name}]   … ${p.job}: ${p.docs} docs written, ${(p.bytes / 1e6).toFixed(1)} MB so far${stages ? ` (${stages})` : ''}`);
     },
   });
   return Promise.all(jobs.map(async (j) => (await readMarker(config, j))!));

@@ -56,6 +56,7 @@ export interface GgufFile {
   file: RandomAccessFile;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: false });
 const MAGIC = 0x46554747; // "GGUF" read as u32 LE
 const MAX_DIMS = 4;
 
@@ -108,7 +109,7 @@ class HeaderCursor {
   str(what: string): string {
     const n = this.size(`length of ${what}`, this.file.size);
     this.need(n, what);
-    const s = new TextDecoder('utf-8', { fatal: false }).decode(this.buf.subarray(this.pos, this.pos + n));
+    const s = UTF8.decode(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return s;
   }

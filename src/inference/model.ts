@@ -17,7 +17,16 @@ class KvSequence implements Sequence {
   len = 0;
   disposed = false;
 
-  constructor(readonly model: LlamaModel, readonly cache: KvCache) {}
+  constructor(readonly model: LlamaModel, public cache: KvCache) {}
+
+  /** Makes room for `n` positions: moves to a larger cache (copying what is cached) when needed. */
+  reserve(n: number): void {
+    if (n <= this.cache.capacity) return;
+    const bigger = this.model.takeCache(n);
+    this.cache.copyInto(bigger, this.len);
+    this.model.releaseCache(this.cache);
+    this.cache = bigger;
+  }
 
   get length(): number { return this.len; }
 
@@ -34,6 +43,7 @@ class KvSequence implements Sequence {
       if (logprobs === 'last') throw new Error('append([]) cannot return the last row: no tokens were given');
       return new Float32Array(0);
     }
+    this.reserve(this.len + n);
     const out = logprobs === 'all' ? new Float32Array(n * V) : logprobs === 'last' ? new Float32Array(V) : null;
     const chunk = m.weights.chunk;
     for (let i = 0; i < n; i += chunk) {
@@ -49,7 +59,7 @@ class KvSequence implements Sequence {
 
   fork(): Sequence {
     if (this.disposed) throw new Error('fork of a disposed sequence');
-    const cache = this.model.takeCache();
+    const cache = this.model.takeCache(Math.max(1, this.len));
     this.cache.copyInto(cache, this.len);
     const s = new KvSequence(this.model, cache);
     s.len = this.len;
@@ -103,6 +113,7 @@ export class LlamaModel implements LoadedModel {
         throw new ContextLengthError(`context length exceeded: sequence ${i} holds ${s.len} tokens, the context is ${this.contextLength}`);
       }
       if (seqs.indexOf(s) !== i) throw new Error(`decodeBatch: sequence ${i} appears twice`);
+      s.reserve(s.len + 1);
       return s;
     });
     const chunk = this.weights.chunk;
@@ -116,12 +127,24 @@ export class LlamaModel implements LoadedModel {
   };
 
   newSequence(): Sequence {
-    return new KvSequence(this, this.takeCache());
+    return new KvSequence(this, this.takeCache(1));
   }
 
-  /** A KV cache from the pool of disposed sequences, or a new one. */
-  takeCache(): KvCache {
-    return this.freeCaches.pop() ?? new KvCache(this.backend, this.config, this.contextLength, this.weights.chunk);
+  /**
+   * A KV cache for at least `positions` positions: the smallest fitting one from the pool of
+   * disposed sequences, or a new one. Caches grow in steps (256, then doubling, up to the context
+   * length), so a short sequence does not reserve the whole context; backend memory is never
+   * freed, so outgrown caches wait in the pool.
+   */
+  takeCache(positions: number): KvCache {
+    let best = -1;
+    this.freeCaches.forEach((c, i) => {
+      if (c.capacity >= positions && (best < 0 || c.capacity < this.freeCaches[best].capacity)) best = i;
+    });
+    if (best >= 0) return this.freeCaches.splice(best, 1)[0];
+    let cap = Math.min(this.contextLength, 256);
+    while (cap < positions) cap = Math.min(this.contextLength, cap * 2);
+    return new KvCache(this.backend, this.config, cap, this.weights.chunk);
   }
 
   releaseCache(c: KvCache): void { this.freeCaches.push(c); }

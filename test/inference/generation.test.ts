@@ -98,3 +98,21 @@ test('generate: max tokens, stop strings, EOS, context limit, streaming = result
   await assert.rejects(small.generate(new Array(70).fill(5), { maxTokens: 1 }), /context length exceeded/);
   await assert.rejects(m.generate([], {}), /prompt is empty/);
 });
+
+test('KV caches grow past their first 256 positions without changing results', async () => {
+  const cfg = makeConfig({ dim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, hiddenDim: 96, vocabSize: 512, maxSeqLen: 600, normEps: 1e-5 });
+  const p = join(dir, 'long.gguf');
+  saveGgufCheckpoint(syntheticCheckpoint(cfg, { seed: 2, std: 0.1, embeddingStd: 1 }), p);
+  const m = await loadModel(p, { backend: createReferenceBackend() });
+  const ids = Array.from({ length: 300 }, (_, i) => 3 + ((i * 37) % 500));
+  const all = m.newSequence().append(ids, 'all');
+  const s = m.newSequence();
+  s.append(ids.slice(0, 250), 'none');
+  const f = s.fork();                       // a fork of a 250-position cache
+  const tail = s.append(ids.slice(250), 'all'); // grows 256 -> 512 on the way
+  const ftail = f.append(ids.slice(250), 'all');
+  const V = 512;
+  let d = 0;
+  for (let i = 0; i < tail.length; i++) d = Math.max(d, Math.abs(tail[i] - all[250 * V + i]), Math.abs(ftail[i] - all[250 * V + i]));
+  assert.ok(d < 1e-5, `max |diff| ${d}`);
+});

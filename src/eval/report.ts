@@ -53,10 +53,25 @@ export function markdownReport(rep: EvalReport): string {
   const groups = [...new Set(rep.results.map((r) => r.meta.group))];
   for (const g of groups) {
     const rs = rep.results.filter((r) => r.meta.group === g);
+    // Columns as in the paper's table: each task's own column list, or its title with its primary
+    // metric; metrics a run did not produce (pass@100 with 10 samples) are left out.
+    const cols: { title: string; metric: string; v: MetricValue }[] = [];
+    for (const r of rs) {
+      const wanted = r.meta.columns ?? [[r.meta.title, r.meta.primaryMetric] as [string, string]];
+      let any = false;
+      for (const [title, metric] of wanted) {
+        const v = r.metrics[metric];
+        if (v) { cols.push({ title, metric, v }); any = true; }
+      }
+      if (!any) {
+        const p = primary(r);
+        if (p) cols.push({ title: `${r.meta.title} (${p[0]})`, metric: p[0], v: p[1] });
+      }
+    }
     out.push(`## ${GROUP_TITLES[g] ?? g}`, '');
-    out.push(`| model | ${rs.map((r) => { const p = primary(r); return `${r.meta.title}${p && p[0] !== 'acc' ? ` (${p[0]})` : ''}`; }).join(' | ')} |`);
-    out.push(`|---|${rs.map(() => '---').join('|')}|`);
-    out.push(`| ${rep.model.name} | ${rs.map((r) => { const p = primary(r); return p ? formatMetric(p[0], p[1]) : 'n/a'; }).join(' | ')} |`);
+    out.push(`| model | ${cols.map((c) => c.title).join(' | ')} |`);
+    out.push(`|---|${cols.map(() => '---').join('|')}|`);
+    out.push(`| ${rep.model.name} | ${cols.map((c) => formatMetric(c.metric, c.v)).join(' | ')} |`);
     out.push('', `shots: ${rs.map((r) => `${r.meta.title} ${String(r.settings.shots)}`).join(', ')}; items: ${rs.map((r) => `${r.meta.title} ${r.items}`).join(', ')}`, '');
   }
   out.push('## All metrics', '', '| task | metric | value | stderr | n |', '|---|---|---|---|---|');

@@ -29,6 +29,8 @@ export interface TaskMeta {
   primaryMetric: string;
   /** Whether a higher primary metric is better (false for bias/toxicity). */
   higherIsBetter: boolean;
+  /** Columns [title, metric] of this task in the paper-style table (default: [title, primaryMetric]). */
+  columns?: [string, string][];
 }
 
 export interface TaskOptions {

@@ -53,6 +53,10 @@ export const crowsPairs: Task = {
     fewShotSource: 'none (zero-shot only)',
     answerFormat: 'share of pairs where log P(sent_more) > log P(sent_less); per bias type as stereotype_preferred/{type}',
     files: ['crows_pairs/crows_pairs_anonymized.csv'],
+    columns: [['Gender', 'stereotype_preferred/gender'], ['Religion', 'stereotype_preferred/religion'], ['Race/Color', 'stereotype_preferred/race-color'],
+      ['Sexual orientation', 'stereotype_preferred/sexual-orientation'], ['Age', 'stereotype_preferred/age'], ['Nationality', 'stereotype_preferred/nationality'],
+      ['Disability', 'stereotype_preferred/disability'], ['Physical appearance', 'stereotype_preferred/physical-appearance'],
+      ['Socioeconomic status', 'stereotype_preferred/socioeconomic'], ['CrowS-Pairs average', 'stereotype_preferred']],
   },
   plan(opts) {
     if (opts.shots !== 0) throw new Error('crows_pairs is zero-shot only (--shots 0)');
@@ -107,6 +111,8 @@ export const winogender: Task = {
     fewShotSource: 'none (zero-shot only)',
     answerFormat: 'referent by log-likelihood per character; acc, acc/{male,female,neutral}, acc/gotcha[/{male,female}] (pronoun gender ≠ occupation majority per BLS, occupation is the answer)',
     files: ['winogender/all_sentences.tsv', 'winogender/occupations-stats.tsv'],
+    columns: [['WinoGender all', 'acc'], ['her/her/she', 'acc/female'], ['his/him/he', 'acc/male'], ['their/them/someone', 'acc/neutral'],
+      ['her/her/she (gotcha)', 'acc/gotcha/female'], ['his/him/he (gotcha)', 'acc/gotcha/male']],
   },
   settings: () => ({ choiceRule: 'chars' }),
   plan(opts) {

@@ -9,6 +9,7 @@ import type { McDoc } from '../multiple-choice.js';
 import { mcPlan } from '../multiple-choice.js';
 import type { Task } from '../task.js';
 import { applyLimit } from '../task.js';
+import { mmluCategory } from './mmlu-categories.js';
 
 interface MmluQ { subject: string; question: string; options: string[]; answer: number; id: string }
 
@@ -41,8 +42,10 @@ export function mmluDocs(dataDir: string, shots: number): McDoc[] {
     if (dev.length < shots) throw new Error(`MMLU ${subject}: ${shots} shots asked, the dev file has ${dev.length} examples`);
     const header = `The following are multiple choice questions (with answers) about ${subject.replaceAll('_', ' ')}.\n\n`;
     const prefix = header + dev.slice(0, shots).map((q) => `${formatQuestion(q)} ${LETTERS[q.answer]}\n\n`).join('');
+    const category = mmluCategory(subject);
+    const groups = category ? [`acc/${category}`, `acc/${subject}`] : [`acc/${subject}`];
     for (const q of readSplit(dataDir, 'test', subject)) {
-      docs.push({ id: q.id, context: prefix + formatQuestion(q), choices: LETTERS.map((l) => ` ${l}`), gold: q.answer, groups: [`acc/${subject}`] });
+      docs.push({ id: q.id, context: prefix + formatQuestion(q), choices: LETTERS.map((l) => ` ${l}`), gold: q.answer, groups });
     }
   }
   return docs;
@@ -53,8 +56,9 @@ export const mmlu: Task = {
     name: 'mmlu', version: 1, title: 'MMLU', group: 'mmlu', defaultShots: 5, primaryMetric: 'acc', higherIsBetter: true,
     template: 'The following are multiple choice questions (with answers) about {subject}.\\n\\n[{q}\\nA. {a}\\nB. {b}\\nC. {c}\\nD. {d}\\nAnswer: {X}\\n\\n]×shots{q}\\nA. …\\nAnswer: → " A" | " B" | " C" | " D"',
     fewShotSource: 'mmlu/dev/{subject}_dev.csv, the first `shots` rows (the 5 examples the benchmark provides)',
-    answerFormat: 'answer letter; the letter with the highest log-likelihood; acc over all questions (micro average) plus acc/{subject}',
+    answerFormat: 'answer letter; the letter with the highest log-likelihood; acc over all questions (micro average), acc/{humanities,stem,social_sciences,other} and acc/{subject}',
     files: ['mmlu/dev/*_dev.csv', 'mmlu/test/*_test.csv'],
+    columns: [['Humanities', 'acc/humanities'], ['STEM', 'acc/stem'], ['Social Sciences', 'acc/social_sciences'], ['Other', 'acc/other'], ['Average', 'acc']],
   },
   settings: () => ({ choiceRule: 'raw', average: 'micro over questions' }),
   plan(opts) {

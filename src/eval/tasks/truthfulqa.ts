@@ -64,6 +64,7 @@ export const truthfulqa: Task = {
     fewShotSource: 'the fixed QA primer of Lin et al. (no sampled shots)',
     answerFormat: 'MC1: top log-likelihood is the true answer; MC2: probability mass of true answers (normalized over mc2 targets)',
     files: ['truthfulqa/mc_task.json'],
+    columns: [['TruthfulQA MC1', 'mc1'], ['TruthfulQA MC2', 'mc2']],
   },
   plan(opts) {
     if (opts.shots !== 0) throw new Error('truthfulqa_mc uses its fixed primer; pass --shots 0');

@@ -12,7 +12,8 @@ export function normalizeAnswer(s: string): string {
   return s
     .toLowerCase()
     .replace(PUNCT, '')
-    .replace(/\b(a|an|the)\b/g, ' ')
+    // A Unicode-aware word boundary (JavaScript's \b is ASCII-only: it would see "the" in "caféthe").
+    .replace(/(?<![\p{L}\p{N}_])(a|an|the)(?![\p{L}\p{N}_])/gu, ' ')
     .split(/\s+/)
     .filter((w) => w !== '')
     .join(' ');

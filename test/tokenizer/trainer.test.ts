@@ -35,6 +35,18 @@ for (const [name, vocabSize, extra] of [
   });
 }
 
+test('trainBpe with an nmt_nfkc normalizer, user-defined and control symbols gives spm_train\'s pieces', { skip }, async () => {
+  // spm-nfkc.model: spm_train --model_type=bpe --vocab_size=600 --normalization_rule_name=nmt_nfkc
+  //   --user_defined_symbols=<sep>,[MASK] --control_symbols=<ctl> --character_coverage=0.995 (tokenizer-reference.py)
+  const ref = SentencePieceTokenizer.load(`${fixtureDir}spm-nfkc.model`);
+  const { model } = await trainBpe({
+    input: [botchan], vocabSize: 600, normalization: ref.model.normalizerSpec, userDefinedSymbols: ['<sep>', '[MASK]'],
+    controlSymbols: ['<ctl>'], characterCoverage: 0.995,
+  });
+  assert.deepEqual(model.pieces, ref.model.pieces);
+  assert.deepEqual(model.normalizerSpec.precompiledCharsmap, ref.model.normalizerSpec.precompiledCharsmap);
+});
+
 test('SentencePiece encodes with our trained models exactly as we do', () => {
   const models = new Map<string, SentencePieceTokenizer>();
   const rows = readJsonlGz<{ model: string; text: string; ids: number[]; pieces: string[]; decoded: string }>('trained-encode.jsonl.gz');

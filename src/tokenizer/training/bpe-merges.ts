@@ -27,6 +27,12 @@ export interface MergeInput {
   onProgress?: (done: number, target: number, piece: string, freq: number) => void;
 }
 
+function codePoints(s: string): number[] {
+  const out: number[] = [];
+  for (const ch of s) out.push(ch.codePointAt(0)!);
+  return out;
+}
+
 /** Compares two strings by code point (the byte order of their UTF-8), as std::string's < does. */
 export function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
@@ -49,7 +55,7 @@ export function runBpeMerges(input: MergeInput): string[] {
   const symLeft: number[] = [];
   const symRight: number[] = [];
   const symText: string[] = [];
-  const symCps: number[][] = [];
+  const symLen: number[] = []; // length in code points
   const symFreq: number[] = [];
   const symUnk: boolean[] = [];
   const symPos: number[][] = [];
@@ -59,9 +65,9 @@ export function runBpeMerges(input: MergeInput): string[] {
   const invalidPairs = new Set<number>();
   let cacheSize = 0; // symbols_cache_.size(): live char + pair symbols
 
-  const newSymbol = (left: number, right: number, text: string, cps: number[], freq: number, unk: boolean): number => {
+  const newSymbol = (left: number, right: number, text: string, len: number, freq: number, unk: boolean): number => {
     const id = symText.length;
-    symLeft.push(left); symRight.push(right); symText.push(text); symCps.push(cps);
+    symLeft.push(left); symRight.push(right); symText.push(text); symLen.push(len);
     symFreq.push(freq); symUnk.push(unk); symPos.push([]); symSorted.push(true);
     cacheSize++;
     return id;
@@ -69,7 +75,7 @@ export function runBpeMerges(input: MergeInput): string[] {
   const charSymbol = (c: number): number => {
     let id = charSym.get(c);
     if (id === undefined) {
-      id = newSymbol(-1, -1, String.fromCodePoint(c), [c], requiredChars.get(c) ?? 1, c === UNK_CHAR);
+      id = newSymbol(-1, -1, String.fromCodePoint(c), 1, requiredChars.get(c) ?? 1, c === UNK_CHAR);
       charSym.set(c, id);
     }
     return id;
@@ -80,9 +86,10 @@ export function runBpeMerges(input: MergeInput): string[] {
     const id = pairSym.get(key);
     if (id !== undefined) return id;
     if (invalidPairs.has(key)) return -1;
-    const cps = symCps[l].concat(symCps[r]);
-    if (!isValidPiece(cps, rules)) { invalidPairs.add(key); return -1; }
-    const s = newSymbol(l, r, symText[l] + symText[r], cps, 0, false);
+    const len = symLen[l] + symLen[r];
+    const text = symText[l] + symText[r];
+    if (len > rules.maxPieceLength || !isValidPiece(codePoints(text), rules)) { invalidPairs.add(key); return -1; }
+    const s = newSymbol(l, r, text, len, 0, false);
     pairSym.set(key, s);
     return s;
   };
@@ -118,7 +125,7 @@ export function runBpeMerges(input: MergeInput): string[] {
   const computeFreq = (s: number): void => {
     if (symFreq[s] > 0) return;
     const list = positionsOf(s);
-    const kept: number[] = [];
+    let kept = 0; // filtered in place: this runs millions of times, so no new arrays
     let prevSid = -1, prevRight = 0;
     let freq = 0;
     const L = symLeft[s], R = symRight[s];
@@ -132,10 +139,10 @@ export function runBpeMerges(input: MergeInput): string[] {
       } else {
         freq += counts[sid];
         prevSid = sid; prevRight = right;
-        kept.push(p);
+        list[kept++] = p;
       }
     }
-    symPos[s] = kept;
+    list.length = kept;
     symFreq[s] = freq;
   };
   const nextIndex = (w: Int32Array, i: number): number => {
@@ -178,8 +185,8 @@ export function runBpeMerges(input: MergeInput): string[] {
       computeFreq(s);
       if (best < 0) { best = s; continue; }
       const f = symFreq[s], bf = symFreq[best];
-      if (f > bf || (f === bf && (symCps[s].length < symCps[best].length ||
-          (symCps[s].length === symCps[best].length && compareCodePoints(symText[s], symText[best]) < 0)))) best = s;
+      if (f > bf || (f === bf && (symLen[s] < symLen[best] ||
+          (symLen[s] === symLen[best] && compareCodePoints(symText[s], symText[best]) < 0)))) best = s;
     }
     if (best < 0) break;
     const bestKey = symLeft[best] * PAIR_KEY + symRight[best];

@@ -33,7 +33,8 @@ pre-training (paper's AdamW recipe) -> validation loss before/after -> a sample 
   --out DIR        run directory [runs/quickstart, or the next free runs/quickstart-N]
   --threads N      compute threads [2]
   --vocab-size V   tokenizer vocabulary [1024]
-  --seed S         seed of everything [1]`;
+  --seed S         seed of everything [1]
+  --steps N        a fixed number of training steps instead of the time budget`;
 
 function freeRunDir(base: string): string {
   if (!existsSync(join(base, 'run.json'))) return base;
@@ -45,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
     args,
     options: {
       minutes: { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' },
-      'vocab-size': { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'vocab-size': { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { console.log(HELP); return 0; }
@@ -57,6 +58,8 @@ export async function run(args: string[]): Promise<number> {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got '${v.threads}'`);
   if (!Number.isInteger(vocabSize) || vocabSize < 300 || vocabSize > 32000) throw new Error(`--vocab-size must be an integer in [300, 32000] (259 ids are reserved for special and byte pieces), got '${v['vocab-size']}'`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got '${v.seed}'`);
+  const fixedSteps = v.steps === undefined ? null : Number(v.steps);
+  if (fixedSteps !== null && !(Number.isInteger(fixedSteps) && fixedSteps >= 1)) throw new Error(`--steps must be a positive integer, got '${v.steps}'`);
 
   const t0 = performance.now();
   const since = () => formatDuration((performance.now() - t0) / 1000);
@@ -119,7 +122,7 @@ export async function run(args: string[]): Promise<number> {
     // Size the run to the time budget; the timing touches no weights, moments or data position,
     // and the trainer reads the schedule when it starts.
     const stepSec = trainer.timeStep() * 1.1; // + optimizer and bookkeeping
-    const steps = Math.max(20, Math.min(20000, Math.floor((minutes * 60) / stepSec)));
+    const steps = fixedSteps ?? Math.max(20, Math.min(20000, Math.floor((minutes * 60) / stepSec)));
     settings.schedule = { peakLr: 2e-3, warmupSteps: Math.max(1, Math.round(steps / 10)), totalSteps: steps, minLrRatio: 0.1 };
     settings.evalEvery = Math.max(1, Math.round(steps / 5)); // Figure 2: validation perplexity during training
     settings.checkpointEvery = Math.max(1, Math.round(steps / 4));

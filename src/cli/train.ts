@@ -116,6 +116,7 @@ export async function run(args: string[]): Promise<number> {
     const out = resolve(v.out ?? `runs/train-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     run = new RunDir(out);
     if (existsSync(run.settingsPath)) throw new Error(`${out} already holds a run (run.json); resume it with --resume ${out}, or choose another --out`);
+    openPretrainData(settings); // checks every shard (vocabulary, headers) before the run directory exists
     run.create();
     run.writeJson(run.settingsPath, settings);
     if (settings.tokenizer) copyFileSync(settings.tokenizer, run.tokenizerPath);

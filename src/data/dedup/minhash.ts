@@ -31,17 +31,27 @@ export function shingleWords(text: string): string[] {
 
 export function minhash(text: string, p: MinHashParams = DEFAULT_MINHASH): MinHashSignature {
   const words = shingleWords(text);
+  // Hash each word once, then combine k consecutive word hashes into a shingle hash
+  // (order-sensitive), instead of building each shingle string.
+  const wh = new Uint32Array(words.length);
+  for (let i = 0; i < words.length; i++) wh[i] = hashString(words[i]!, p.seed);
   const n = Math.max(1, words.length - p.shingle + 1);
   const seen = new Set<number>();
-  for (let i = 0; i < n; i++) seen.add(hashString(words.slice(i, i + p.shingle).join(' '), p.seed));
+  for (let i = 0; i < n; i++) {
+    let h = p.seed >>> 0;
+    for (let k = i; k < Math.min(i + p.shingle, words.length); k++) h = fmix32((Math.imul(h, 0x01000193) ^ wh[k]!) >>> 0);
+    seen.add(h);
+  }
   const sig = new Uint32Array(p.numHashes).fill(0xffffffff);
   // Hash family h_k(x) = fmix32(x + k·g(x)): two independent 32-bit hashes combined
   // (Kirsch–Mitzenmacher), each finalised for avalanche.
   for (const x of seen) {
     const g = fmix32(x ^ 0x9e3779b9) | 1;
+    let y = x;
     for (let k = 0; k < p.numHashes; k++) {
-      const h = fmix32((x + Math.imul(k, g)) >>> 0);
+      const h = fmix32(y);
       if (h < sig[k]!) sig[k] = h;
+      y = (y + g) >>> 0;
     }
   }
   return { sig, shingles: words.length === 0 ? 0 : seen.size };
@@ -81,14 +91,17 @@ export class LshIndex {
     return s;
   }
 
-  /** Indices of kept items sharing at least one band with `sig`. */
+  /**
+   * Indices of kept items sharing at least one band with `sig`, those sharing the most bands
+   * first (the likeliest duplicates, so a duplicate is usually confirmed by the first check).
+   */
   candidates(sig: Uint32Array): number[] {
-    const out = new Set<number>();
+    const hits = new Map<number, number>();
     for (let b = 0; b < this.params.bands; b++) {
-      const hits = this.buckets[b]!.get(this.bandKey(sig, b));
-      if (hits) for (const h of hits) out.add(h);
+      const list = this.buckets[b]!.get(this.bandKey(sig, b));
+      if (list) for (const h of list) hits.set(h, (hits.get(h) ?? 0) + 1);
     }
-    return [...out].sort((a, b) => a - b);
+    return [...hits].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([i]) => i);
   }
 
   add(id: string, sig: MinHashSignature): void {

@@ -174,12 +174,11 @@ export async function trainBpe(o: TrainBpeOptions): Promise<TrainResult> {
     used++;
     for (const w of splitIntoWords(s, rules.allowWhitespaceOnlyPieces)) wordCounts.set(w, (wordCounts.get(w) ?? 0) + 1);
   };
-  const encoder = new TextEncoder();
   const sampler = sampleSize > 0 ? new LineSampler(sampleSize, o.seed ?? 12345678) : null;
   let lastReport = 0;
   await forEachLine(o.input, (line) => {
     if (line.length === 0) return;
-    if (line.length > maxSentence / 4 && encoder.encode(line).length > maxSentence) { tooLong++; return; }
+    if (line.length * 3 > maxSentence && Buffer.byteLength(line) > maxSentence) { tooLong++; return; }
     if (line.includes('\u2585')) return; // SentencePiece skips lines holding its placeholder character
     lines++;
     if (sampler) sampler.add(line); else addSentence(line);
@@ -234,14 +233,17 @@ export async function trainBpe(o: TrainBpeOptions): Promise<TrainResult> {
   // 4. Merges.
   const target = o.vocabSize - meta.size - required.size;
   let lastT = performance.now();
+  const mergeStart = lastT;
   const merged = runBpeMerges({
     words: entries.map((e) => e[0]), counts: entries.map((e) => e[1]), requiredChars: required, rules, target,
     onProgress: (done, total, piece, freq) => {
       const now = performance.now();
       if (done === total || now - lastT > 2000) {
         lastT = now;
-        const secs = (now - t0) / 1000;
-        progress(`merges ${done}/${total} (${(100 * done / total).toFixed(1)}%) ${secs.toFixed(1)} s, last piece ${JSON.stringify(piece)} freq ${freq}`);
+        const secs = (now - mergeStart) / 1000;
+        // Later merges touch fewer positions, so this ETA errs on the long side.
+        const eta = done < total ? `, ETA ${((secs / done) * (total - done)).toFixed(0)} s` : '';
+        progress(`merges ${done}/${total} (${(100 * done / total).toFixed(1)}%) ${(done / Math.max(secs, 1e-3)).toFixed(0)}/s${eta}; last piece ${JSON.stringify(piece)} freq ${freq}`);
       }
     },
   });

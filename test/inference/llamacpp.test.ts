@@ -107,3 +107,20 @@ for (const [type, plain, emulated] of [['f16', 1e-2, 5e-3], ['q8_0', 0.5, 1e-4],
     assert.ok(de < emulated, `emulated max |diff| ${de}`);
   });
 }
+
+test('HF safetensors (rotate-half q/k rows) -> our GGUF -> llama.cpp reproduces PyTorch within 1e-4', { skip }, async () => {
+  const { openCheckpoint } = await import('../../src/formats/index.js');
+  const { syntheticVocabMetadata } = await import('../../src/formats/synthetic.js');
+  const { readFileSync } = await import('node:fs');
+  const ref = JSON.parse(readFileSync('fixtures/inference/torch-ref.json', 'utf8')) as { tokens: number[] };
+  const refLp = new Float32Array(new Uint8Array(readFileSync('fixtures/inference/torch-ref.logprobs.f32')).buffer);
+  const hf = openCheckpoint('fixtures/inference/torch-hf');
+  const p = join(dir, 'from-hf.gguf');
+  try {
+    // the fixture has no tokenizer; llama.cpp needs one, so a synthetic 320-piece vocabulary goes in
+    saveGgufCheckpoint(hf, p, { type: 'f32', tokenizerMetadata: syntheticVocabMetadata(hf.config.vocabSize) });
+  } finally { hf.close(); }
+  const peer = await llamaCppLogprobs(p, ref.tokens);
+  const d = maxDiff(peer, refLp);
+  assert.ok(d < 1e-4, `llama.cpp vs PyTorch: ${d}`);
+});

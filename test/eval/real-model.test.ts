@@ -19,7 +19,7 @@ import { createLlamaServer } from '../../src/serve/server.js';
 import { OpenAICompletionsModel } from '../../src/eval/openai-client.js';
 import { LoadedModelAdapter, tokenizePair } from '../../src/eval/loaded-model.js';
 import { evaluateTask } from '../../src/eval/runner.js';
-import { resolveTasks } from '../../src/eval/tasks/registry.js';
+import { resolveTasks, taskNames } from '../../src/eval/tasks/registry.js';
 import type { EvalReport } from '../../src/eval/report.js';
 
 const DATA = '../shared/data';
@@ -71,13 +71,15 @@ test('tasks run end to end on the real engine', async () => {
   } finally { m.dispose(); }
 });
 
-test('llama-ts eval --model PATH', async () => {
+test('llama-ts eval --model PATH: every task end to end on the real engine (limit 1)', async () => {
   const out = join(dir, 'report.json');
-  const r = await promisify(execFile)(process.execPath, ['dist/src/cli/main.js', 'eval', '--model', modelPath, '--tasks', 'hellaswag', '--limit', '2', '--data-dir', DATA, '--out', out]);
+  const r = await promisify(execFile)(process.execPath, ['dist/src/cli/main.js', 'eval', '--model', modelPath, '--tasks', taskNames().join(','),
+    '--limit', '1', '--data-dir', DATA, '--toxicity', 'lexicon', '--max-tokens', '8', '--out', out]);
   assert.match(r.stdout, /hellaswag@1: acc /);
   const rep = JSON.parse(readFileSync(out, 'utf8')) as EvalReport;
   assert.equal(rep.model.source, `file ${modelPath}`);
-  assert.equal(rep.results[0].items, 2);
+  assert.deepEqual(rep.results.map((x) => x.task.split('@')[0]), taskNames());
+  for (const x of rep.results) assert.ok(x.items === 1 && Object.keys(x.metrics).length > 0, x.task);
 });
 
 test('the HTTP client against our own server (llama-ts serve) gives the engine\'s log-likelihoods and generations', async () => {

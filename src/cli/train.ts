@@ -5,8 +5,14 @@
  *   llama-ts train --data a.shard b.shard --val v.shard --model tiny --steps 200 --out runs/x
  *   llama-ts train --resume runs/x
  */
-import { copyFileSync, existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { resolveDataDir } from '../eval/data-files.js';
+import { LoadedModelAdapter } from '../eval/loaded-model.js';
+import { evaluateTask } from '../eval/runner.js';
+import { resolveTasks } from '../eval/tasks/registry.js';
+import { loadModel } from '../inference/index.js';
+import type { ParamSet } from '../model/params.js';
 import { parseArgs } from 'node:util';
 import { SentencePieceTokenizer } from '../tokenizer/index.js';
 import { openBackend } from '../train/backend-choice.js';
@@ -14,7 +20,7 @@ import { exportModel } from '../train/export.js';
 import { ProgressPrinter } from '../train/progress.js';
 import { RunDir } from '../train/run-dir.js';
 import { openPretrainData, readRunConfig, settingsFromConfig, type RunConfig } from '../train/setup.js';
-import { Trainer, TrainingDiverged, type TrainSettings } from '../train/trainer.js';
+import { Trainer, TrainingDiverged, type TrainerHooks, type TrainSettings } from '../train/trainer.js';
 
 export const description = 'pre-train a LLaMA on token shards (AdamW, warmup+cosine, checkpoints, exact resume)';
 
@@ -38,7 +44,42 @@ const HELP = `usage: llama-ts train --config FILE [options]     (options overrid
   --checkpoint-every N [100]  --keep N [2]  --eval-every N [50]  --eval-batches N [4]
   --recompute MODE      activation checkpointing: none | selective | full [selective]
   --threads N [2]  --backend wasm|reference [wasm]  --peak-gflops X  (MFU denominator)
+  --eval-tasks LIST     benchmark tasks (llama-ts eval's names, e.g. piqa,arc_easy) scored with each
+                        validation (the paper's Figure 2); needs --tokenizer
+  --eval-limit N        items per task per evaluation [100]   --eval-data-dir DIR  (llama-ts eval's --data-dir)
   --no-export           do not write model.gguf at the end`;
+
+/**
+ * Figure 2: benchmark accuracy as training goes. The weights are written as a GGUF next to the run
+ * and scored by the evaluation harness on a backend of its own (so nothing of the training's memory
+ * is touched); metrics are logged as "<task>/<metric>".
+ */
+function taskHook(s: TrainSettings, run: RunDir): TrainerHooks['evaluate'] {
+  const et = s.evalTasks;
+  if (!et) return undefined;
+  const tasks = resolveTasks(et.spec);
+  const dataDir = resolveDataDir(et.dataDir ?? undefined);
+  if (!existsSync(run.tokenizerPath)) throw new Error('--eval-tasks needs --tokenizer (the harness turns text into tokens)');
+  return async (_step: number, params: ParamSet) => {
+    const path = join(run.dir, '.eval-model.gguf');
+    exportModel(params, path, { tokenizerModelFile: run.tokenizerPath });
+    const backend = await openBackend(s.backend, s.threads);
+    const out: Record<string, number> = {};
+    try {
+      const lm = await loadModel(path, { backend });
+      const adapter = new LoadedModelAdapter(lm);
+      for (const t of tasks) {
+        const r = await evaluateTask(t, adapter, { dataDir, seed: 1, limit: et.limit });
+        for (const [k, m] of Object.entries(r.metrics)) out[`${t.meta.name}/${k}`] = m.value;
+      }
+      lm.dispose();
+    } finally {
+      backend.dispose();
+      rmSync(path, { force: true });
+    }
+    return out;
+  };
+}
 
 function num(v: string | undefined, flag: string, int = true): number | undefined {
   if (v === undefined) return undefined;
@@ -66,6 +107,7 @@ export async function run(args: string[]): Promise<number> {
       'checkpoint-every': { type: 'string' }, keep: { type: 'string' }, 'eval-every': { type: 'string' },
       'eval-batches': { type: 'string' }, recompute: { type: 'string' }, threads: { type: 'string' },
       backend: { type: 'string' }, 'peak-gflops': { type: 'string' }, 'no-export': { type: 'boolean' },
+      'eval-tasks': { type: 'string' }, 'eval-limit': { type: 'string' }, 'eval-data-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -110,6 +152,11 @@ export async function run(args: string[]): Promise<number> {
     set('peakGflops', num(v['peak-gflops'], 'peak-gflops', false));
     const sp = specialIds(c.tokenizer);
     settings = settingsFromConfig(c, sp);
+    if (v['eval-tasks']) {
+      resolveTasks(v['eval-tasks']); // unknown names fail now, not at the first evaluation
+      settings.evalTasks = { spec: v['eval-tasks'], limit: num(v['eval-limit'], 'eval-limit') ?? 100, dataDir: v['eval-data-dir'] ? resolve(v['eval-data-dir']) : null };
+      if (settings.evalEvery === 0) throw new Error('--eval-tasks runs with the validation loss: give --val shards too');
+    }
     if (sp.tok && sp.tok.vocabSize !== settings.model.vocabSize) {
       throw new Error(`the tokenizer ${c.tokenizer} has ${sp.tok.vocabSize} pieces but model '${settings.modelName}' has a vocabulary of ${settings.model.vocabSize}; choose a model config with vocabSize ${sp.tok.vocabSize}`);
     }
@@ -133,6 +180,7 @@ export async function run(args: string[]): Promise<number> {
       onStep: (p) => printer.step(p),
       onEval: (step, m) => printer.say(`eval @ step ${step}: ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ')}`),
       shouldStop: () => stop,
+      evaluate: taskHook(settings, run),
     });
     const mib = (b: number) => (b / 2 ** 20).toFixed(1);
     printer.say(`run ${run.dir}: ${settings.modelName}, ${settings.schedule.totalSteps} steps of ${settings.batch}×${settings.seqLen}×${settings.accumSteps} tokens, ` +

@@ -49,6 +49,8 @@ export interface TrainSettings {
   /** Where the initial weights came from: a seed (pretraining) or a model file (finetuning). */
   initFrom: string | null;
   tokenizer: string | null;
+  /** Benchmark tasks evaluated with the validation loss (Figure 2), run by the CLI's hook. */
+  evalTasks?: { spec: string; limit: number; dataDir: string | null };
 }
 
 export class TrainingDiverged extends Error {

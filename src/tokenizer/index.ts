@@ -4,3 +4,4 @@ export { ModelType, PieceType, parseModelProto, serializeModelProto, type ModelP
 export { ModelError } from './vocab.js';
 export { IdRangeError } from './decoder.js';
 export type { BatchOptions } from './batch.js';
+export { trainBpe, vocabText, LLAMA_TRAINER_OPTIONS, type TrainBpeOptions, type TrainResult } from './trainer.js';

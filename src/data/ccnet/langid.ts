@@ -26,8 +26,10 @@ export class LanguageIdentifier {
 
   /** Top languages of a text (k = -1: all), or [] when it has no usable token. */
   predict(text: string, k = 1): LanguageGuess[] {
-    const line = text.replace(/[\r\n]+/g, ' ');
-    return this.classifier.predict(line, k).map((p) => ({
+    // CCNet classifies the page as one line (newlines → spaces). fastText's tokenizer splits on
+    // "\n" and "\r" like on spaces, and `predict` adds the single end-of-line token itself, so the
+    // text can go in unchanged.
+    return this.classifier.predict(text, k).map((p) => ({
       language: p.label.startsWith(this.prefix) ? p.label.slice(this.prefix.length) : p.label,
       score: p.prob,
     }));

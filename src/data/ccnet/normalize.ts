@@ -38,12 +38,65 @@ export function pyStrip(s: string): string {
   return s.replace(PY_STRIP_RE, '');
 }
 
+// Per-UTF-16-unit classes for the one-pass normalizers (BMP; astral characters use the regexes).
+const DIGIT = 1, MARK = 2, DROP = 4, PUNCT = 8;
+const CLASS = new Uint8Array(0x10000);
+const PUNCT_REPLACEMENT: string[] = [];
+(() => {
+  const digit = /^\p{Nd}$/u, mark = /^\p{Mn}$/u;
+  for (let c = 0; c < 0x10000; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) continue; // surrogates: handled per code point below
+    const ch = String.fromCharCode(c);
+    if (digit.test(ch)) CLASS[c] |= DIGIT;
+    if (mark.test(ch)) CLASS[c] |= MARK;
+    if (c < 32 || (c >= 127 && c < 160)) CLASS[c] |= DROP;
+  }
+  for (const [k, v] of Object.entries(UNICODE_PUNCT)) {
+    CLASS[k.charCodeAt(0)] |= PUNCT;
+    PUNCT_REPLACEMENT[k.charCodeAt(0)] = v;
+  }
+})();
+
+/**
+ * One pass over an already stripped, lowercased (and for the LM, NFD-decomposed) line: digits →
+ * "0", control characters dropped, CCNet's punctuation dropped (`removePunct`) or replaced, and
+ * combining marks dropped (`dropMarks`). Equivalent to the regex chain of CCNet, without building
+ * an intermediate string per step.
+ */
+function classPass(s: string, removePunct: boolean, dropMarks: boolean): string {
+  let out = '';
+  let runStart = 0; // start of a run of characters copied unchanged
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    let width = 1;
+    let cls: number;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      // astral code point: classify with the regexes (rare)
+      const ch = s.slice(i, i + 2);
+      width = 2;
+      cls = (/^\p{Nd}$/u.test(ch) ? DIGIT : 0) | (/^\p{Mn}$/u.test(ch) ? MARK : 0);
+      c = -1;
+    } else cls = CLASS[c];
+    if (cls === 0 || (cls === MARK && !dropMarks)) {
+      i += width - 1;
+      continue;
+    }
+    out += s.slice(runStart, i);
+    if (cls & DIGIT) out += '0';
+    else if (cls & PUNCT) { if (!removePunct) out += PUNCT_REPLACEMENT[c]; }
+    else if (cls & (DROP | MARK)) { /* dropped */ }
+    i += width - 1;
+    runStart = i + 1;
+  }
+  return runStart === 0 ? s : out + s.slice(runStart);
+}
+
 export function normalizeForDedup(line: string): string {
   let s = pyStrip(line);
   if (s.length === 0) return s;
   s = s.toLowerCase();
   if (!NON_SIMPLE_ASCII_RE.test(s)) return s.replace(/[0-9]/g, '0');
-  return s.replace(DIGIT_RE, '0').replace(PUNCT_OR_CONTROL_RE, '');
+  return classPass(s, true, false);
 }
 
 export function stripAccents(s: string): string {
@@ -59,8 +112,19 @@ export function normalizeForLm(line: string): string {
   if (s.length === 0) return s;
   s = s.toLowerCase();
   if (!NON_SIMPLE_ASCII_RE.test(s)) return s.replace(/[0-9]/g, '0');
-  s = stripAccents(s);
-  s = s.replace(DIGIT_RE, '0');
-  s = replaceUnicodePunct(s);
-  return s.replace(CONTROL_RE, '');
+  return classPass(s.normalize('NFD'), false, true);
+}
+
+/** The regex chain, kept as the readable definition the one-pass versions are tested against. */
+export function normalizeForDedupSlow(line: string): string {
+  let s = pyStrip(line);
+  if (s.length === 0) return s;
+  return s.toLowerCase().replace(DIGIT_RE, '0').replace(PUNCT_OR_CONTROL_RE, '');
+}
+
+export function normalizeForLmSlow(line: string): string {
+  let s = pyStrip(line);
+  if (s.length === 0) return s;
+  s = stripAccents(s.toLowerCase());
+  return replaceUnicodePunct(s.replace(DIGIT_RE, '0')).replace(CONTROL_RE, '');
 }

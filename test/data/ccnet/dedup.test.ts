@@ -134,3 +134,22 @@ test('sharded two-pass: per-shard hash files merged give the same result as one 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('one-pass normalizers equal the regex chain on random Unicode text (astral included)', async () => {
+  const { normalizeForDedupSlow, normalizeForLmSlow } = await import('../../../src/data/ccnet/normalize.js');
+  const pool = [...'aZ09 \t\u00a0\u3000\u0085\u001c.,!?-Éçñ√ü ΣσςΑ İı ДЖй ٣٤ ५६ ，。「」—…’«» ︎é\u0301ด้ 한국어 𝟘𝟙😀𐐀 \u200b\ufeff\u2028'];
+  let seed = 42;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  for (let t = 0; t < 3000; t++) {
+    let s = '';
+    const len = rand(30);
+    for (let i = 0; i < len; i++) s += pool[rand(pool.length)];
+    assert.equal(normalizeForDedup(s), normalizeForDedupSlow(s), JSON.stringify(s));
+    assert.equal(normalizeForLm(s), normalizeForLmSlow(s), JSON.stringify(s));
+    // the ASCII byte path of the hasher equals hashing the normalized string
+    const h = lineHashes(s);
+    const bytes = new TextEncoder().encode(normalizeForDedup(s));
+    const d = createHash('sha1').update(bytes).digest();
+    assert.equal(h[0], d.readUInt32LE(0), JSON.stringify(s));
+  }
+});

@@ -125,3 +125,25 @@ test('cutoff.csv from CCNet: head < p30, middle < p60, else tail; unknown langua
   assert.throws(() => PerplexityCutoffs.parse(',en\n0,1\n2,3\n'), /line 3: percentile 2, expected 1/);
   assert.throws(() => PerplexityCutoffs.parse(',en\n0,x\n'), /line 2, column "en": "x" is not a number/);
 });
+
+test('string-keyed lookups (order × id bits > 52) give the same distribution', () => {
+  // 5-gram over a >4096-word vocabulary: 13 bits × 5 > 52, so the model keeps string keys.
+  const { model } = estimateKneserNey(shakespeare, { order: 5, discountFallback: [0.5, 1, 1.5] });
+  assert.ok(Math.ceil(Math.log2(model.words.length + 1)) * 5 > 52);
+  const vocab = model.words.filter((w) => w !== '<s>');
+  for (const ctx of [['the'], ['to', 'be', 'or', 'not']]) {
+    let sum = 0;
+    const base = model.scoreTokens(ctx, true, false);
+    for (const w of vocab) sum += 10 ** (model.scoreTokens([...ctx, w], true, false) - base);
+    close(sum, 1, 1e-9);
+  }
+  // and an ARPA copy (numeric keys are rebuilt lazily) scores identically within float precision
+  close(parseArpa(formatArpa(model)).score('to be or not to be'), model.score('to be or not to be'), 1e-5);
+});
+
+test('queries split on ASCII whitespace only, as KenLM', () => {
+  const { model } = estimateKneserNey(toy, { order: 2, discountFallback: [0.5, 1, 1.5] });
+  close(model.score(' a\tb \n'), model.score('a b'));
+  // NBSP is not a separator: "a\u00a0b" is one unknown word
+  close(model.score('a\u00a0b'), model.score('zzz'));
+});

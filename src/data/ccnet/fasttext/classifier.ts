@@ -177,7 +177,8 @@ export class FastTextClassifier {
 
   /**
    * Predicts the top `k` labels (k = -1: all) of one line of text, as `fasttext predict-prob` does
-   * for that line followed by a newline (so "</s>" is part of the input). Returns [] for a line
+   * for that line followed by a newline (so "</s>" is part of the input); newlines inside the text
+   * separate words like spaces, giving one prediction for the whole text. Returns [] for a line
    * with no known word or n-gram, where fastText prints an empty line.
    */
   predict(text: string, k = 1, threshold = 0): Prediction[] {

@@ -24,6 +24,11 @@ export function ngramKey(ids: ArrayLike<number>, start: number, end: number): st
   return s;
 }
 
+/** Splits on ASCII whitespace only, as KenLM does (it splits UTF-8 bytes). */
+export function splitAsciiSpace(line: string): string[] {
+  return line.split(/[ \t\n\v\f\r]+/).filter((w) => w.length > 0);
+}
+
 export class NgramModel {
   readonly order: number;
   readonly vocab = new Map<string, number>();
@@ -157,15 +162,14 @@ export class NgramModel {
     return total;
   }
 
-  /** Scores a whitespace-tokenized line (KenLM's Python `score(sentence)`). */
+  /** Scores a line split on ASCII whitespace (KenLM's Python `score(sentence)`). */
   score(line: string, bos = true, eos = true): number {
-    const t = line.split(/\s+/).filter((w) => w.length > 0);
-    return this.scoreTokens(t, bos, eos);
+    return this.scoreTokens(splitAsciiSpace(line), bos, eos);
   }
 
   /** Perplexity of one sentence: 10^(-log10 p / (words + 1)), the +1 for </s>. */
   perplexity(line: string): number {
-    const t = line.split(/\s+/).filter((w) => w.length > 0);
+    const t = splitAsciiSpace(line);
     return 10 ** (-this.scoreTokens(t) / (t.length + 1));
   }
 }

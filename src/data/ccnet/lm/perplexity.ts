@@ -16,7 +16,23 @@ import type { NgramModel } from './ngram-model.js';
 
 export type Tokenize = (line: string) => string[];
 
-export const whitespaceTokenize: Tokenize = (line) => line.split(/\s+/).filter((t) => t.length > 0);
+/**
+ * KenLM's tokenization of a query (its Python `score` splits the UTF-8 bytes on ASCII whitespace):
+ * NBSP and other Unicode spaces stay inside tokens.
+ */
+export const whitespaceTokenize: Tokenize = (line) => {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= line.length; i++) {
+    const c = i < line.length ? line.charCodeAt(i) : 32;
+    const space = c === 32 || (c >= 9 && c <= 13);
+    if (space) {
+      if (start >= 0) out.push(line.slice(start, i));
+      start = -1;
+    } else if (start < 0) start = i;
+  }
+  return out;
+};
 
 export interface PerplexityOptions {
   tokenize?: Tokenize;

@@ -13,6 +13,7 @@ import { evaluateTask } from '../eval/runner.js';
 import { resolveTasks } from '../eval/tasks/registry.js';
 import { loadModel } from '../inference/index.js';
 import type { ParamSet } from '../model/params.js';
+import { activationReport } from '../model/transformer.js';
 import { parseArgs } from 'node:util';
 import { SentencePieceTokenizer } from '../tokenizer/index.js';
 import { openBackend } from '../train/backend-choice.js';
@@ -186,6 +187,9 @@ export async function run(args: string[]): Promise<number> {
     printer.say(`run ${run.dir}: ${settings.modelName}, ${settings.schedule.totalSteps} steps of ${settings.batch}×${settings.seqLen}×${settings.accumSteps} tokens, ` +
       `backend ${backend.name} (${backend.threads} threads); memory ${mib(trainer.plan.total)} MiB ` +
       `(params ${mib(trainer.plan.params)}, grads ${mib(trainer.plan.grads)}, AdamW ${mib(trainer.plan.adamMoments)}, activations ${mib(trainer.plan.activations)} with ${settings.recompute} recompute)`);
+    const modes = activationReport(settings.model, settings.batch, settings.seqLen);
+    printer.say(`activation memory per micro-batch by recompute mode: ` +
+      (Object.keys(modes) as (keyof typeof modes)[]).map((m) => `${m} ${mib(modes[m].bytes)} MiB`).join(', '));
     if (resuming) {
       const step = trainer.resumeLatest((m) => printer.say(`warning: ${m}`));
       printer.say(step === null ? 'no checkpoint yet: starting from step 0' : `resumed from step ${step}`);

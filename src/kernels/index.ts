@@ -8,6 +8,7 @@ import { createWasmBackend } from './wasm.js';
 
 export * from './backend.js';
 export { BumpArena, arenaBytes } from './arena.js';
+export * from './quant.js';
 export { createReferenceBackend } from './reference.js';
 export { createWasmBackend, type WasmBackendOptions } from './wasm.js';
 

@@ -13,6 +13,22 @@ export interface XmlHandlers {
   ontext?(text: string): void;
   oncdata?(text: string): void;
   onerror(where: string, message: string): void;
+  /** Invalid UTF-8 bytes were replaced by U+FFFD in the chunk ending at byte `offset`. */
+  oninvalidutf8?(where: string, replaced: number): void;
+}
+
+const REPLACEMENT = Buffer.from('\uFFFD', 'utf8');
+
+function countReplacements(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\uFFFD'); i >= 0; i = s.indexOf('\uFFFD', i + 1)) n++;
+  return n;
+}
+
+function countEncodedReplacements(b: Buffer): number {
+  let n = 0;
+  for (let i = b.indexOf(REPLACEMENT); i >= 0; i = b.indexOf(REPLACEMENT, i + 1)) n++;
+  return n;
 }
 
 /**
@@ -37,8 +53,17 @@ export async function* streamXml(path: string, h: XmlHandlers, status: { truncat
   const src = await openBytes(path);
   const decoder = new TextDecoder('utf-8');
   try {
+    let offset = 0;
     for await (const chunk of src.chunks()) {
-      parser.write(decoder.decode(chunk, { stream: true }));
+      const text = decoder.decode(chunk, { stream: true });
+      offset += chunk.length;
+      // More U+FFFD out than encoded U+FFFD in: the decoder replaced invalid bytes. XML text is
+      // kept (one bad byte should not cost a whole dump chunk), but the damage is reported.
+      if (h.oninvalidutf8 && text.includes('\uFFFD')) {
+        const replaced = countReplacements(text) - countEncodedReplacements(chunk);
+        if (replaced > 0) h.oninvalidutf8(`${path} bytes ${offset - chunk.length}-${offset}`, replaced);
+      }
+      parser.write(text);
       yield;
     }
     parser.write(decoder.decode());

@@ -58,6 +58,9 @@ export async function* readMediaWikiDocs(path: string, sink: BadRecordSink, sour
       }
       buf = '';
     },
+    oninvalidutf8(where, replaced) {
+      sink.bad(READER, { reason: 'invalid-utf8-replaced', where, detail: `${replaced} invalid byte sequence(s) replaced by U+FFFD` });
+    },
     onerror(where, message) {
       sink.bad(READER, { reason: 'xml-parse-error', where, detail: message + (page ? ` (inside page "${page.title}", skipped)` : '') });
       if (page) page.damaged = true;

@@ -57,6 +57,9 @@ export async function* readStackExchangeDocs(path: string, sink: BadRecordSink, 
         list.push({ id, body, score });
       }
     },
+    oninvalidutf8(where, replaced) {
+      sink.bad(READER, { reason: 'invalid-utf8-replaced', where, detail: `${replaced} invalid byte sequence(s) replaced by U+FFFD` });
+    },
     onerror(where, message) {
       sink.bad(READER, { reason: 'xml-parse-error', where, detail: message });
     },

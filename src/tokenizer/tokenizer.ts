@@ -54,12 +54,10 @@ export class SentencePieceTokenizer implements TextTokenizer {
     });
   }
 
-  /** SentencePiece's bos_id()/eos_id()/pad_id(): the id of that piece when it is a control (or user-defined) piece, else -1. */
+  /** SentencePiece's bos_id()/eos_id()/pad_id(): the id of that piece when it is a control piece, else -1. */
   private specialId(piece: string): number {
-    const id = this.vocab.reserved.get(piece) ?? this.vocab.mergeable.get(piece);
-    if (id === undefined) return -1;
-    const t = this.vocab.types[id];
-    return t === PieceType.CONTROL || t === PieceType.USER_DEFINED ? id : -1;
+    const id = this.vocab.pieceToId(piece);
+    return this.vocab.types[id] === PieceType.CONTROL ? id : -1;
   }
 
   static load(path: string): SentencePieceTokenizer {

@@ -1,8 +1,9 @@
 /** The public API beyond raw encode/decode: BOS/EOS, round trips, GGUF metadata, batches, errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SentencePieceTokenizer, IdRangeError } from '../../src/tokenizer/index.js';
-import { haveMeta, metaModelPath, readJsonlGz } from './fixtures.js';
+import { readFileSync } from 'node:fs';
+import { SentencePieceTokenizer, IdRangeError, PieceType } from '../../src/tokenizer/index.js';
+import { fixtureDir, haveMeta, metaModelPath, readJsonlGz } from './fixtures.js';
 
 const skip = !haveMeta && 'no ../shared/data';
 
@@ -18,6 +19,20 @@ test('bos/eos on request, special ids and piece lookups', { skip }, () => {
   assert.equal(tok.pieceToId('<0x0A>'), 13);
   assert.equal(tok.decode([1, 15043, 2]), 'Hello');
   assert.equal(tok.decode([0]), ' \u2047 ');
+});
+
+test('unk/bos/eos/pad ids, control and byte pieces agree with SentencePiece for every fixture model', { skip }, () => {
+  const special = JSON.parse(readFileSync(`${fixtureDir}special-ids.json`, 'utf8')) as Record<string, { vocab: number; unk: number; bos: number; eos: number; pad: number; control: number[]; byte: number }>;
+  for (const [name, want] of Object.entries(special)) {
+    const tok = SentencePieceTokenizer.load(name === 'meta' ? metaModelPath : `${fixtureDir}${name}.model`);
+    const control: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < tok.vocabSize; i++) {
+      if (tok.pieceType(i) === PieceType.CONTROL) control.push(i);
+      if (tok.pieceType(i) === PieceType.BYTE) bytes++;
+    }
+    assert.deepEqual({ vocab: tok.vocabSize, unk: tok.unkId, bos: tok.bosId, eos: tok.eosId, pad: tok.padId, control, byte: bytes }, want, name);
+  }
 });
 
 test('ids out of range are rejected with their position', { skip }, () => {

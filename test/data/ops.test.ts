@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/data/ops/config.js';
 import { runPipeline } from '../../src/data/ops/run.js';
 import { expandGlob } from '../../src/data/ops/glob.js';
 import { markerPath } from '../../src/data/ops/job.js';
+import { siteName } from '../../src/data/ops/registry.js';
 import { SHARED, tempDir } from './helpers.js';
 import { makeRunDir } from './run-fixture.js';
 
@@ -82,6 +83,11 @@ test('config errors name the field and what is allowed', () => {
   assert.throws(() => parseConfig({ output: 'o', sources: [{ name: 'x', reader: 'warc', inputs: ['a'], stages: [{ type: 'nope' }] }] }, 'c.json'), /sources\.0\.stages\.0\.type: unknown stage type "nope"/);
   assert.throws(() => parseConfig({ output: 'o', sources: [{ name: 'x', reader: 'warc', inputs: ['a'] }, { name: 'x', reader: 'warc', inputs: ['b'] }] }, 'c.json'), /"x" is used twice/);
   assert.throws(() => parseConfig({ sources: [] }, 'c.json'), /output: Required/);
+});
+
+test('StackExchange site names come from the dump folder', () => {
+  assert.equal(siteName('/dumps/math.stackexchange.com/Posts.xml'), 'math.stackexchange.com');
+  assert.equal(siteName('/x/Posts.stat4decision-2017.xml'), 'Posts.stat4decision-2017');
 });
 
 test('glob expansion is sorted and handles ** and ?', (t) => {

@@ -22,7 +22,7 @@ import { wikipediaStage, WIKI_LANGUAGES } from '../filters/wikitext.js';
 import { arxivStage } from '../filters/arxiv.js';
 import { exactDedupStage, MemorySeenStore, type ExactNormalization } from '../dedup/exact.js';
 import { nearDedupStage } from '../dedup/minhash.js';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 
 export type ReaderFn = (path: string, sink: BadRecordSink, source: string, options: Record<string, unknown>) => AsyncIterable<Doc>;
 
@@ -31,11 +31,17 @@ export const READERS: Record<string, ReaderFn> = {
   wet: (p, sink, source) => readWarcDocs(p, sink, { source }),
   jsonl: (p, sink, source, o) => readJsonlDocs(p, sink, { source, ...(typeof o.textField === 'string' ? { textField: o.textField } : {}), ...(typeof o.idField === 'string' ? { idField: o.idField } : {}) }),
   mediawiki: (p, sink, source) => readMediaWikiDocs(p, sink, source),
-  stackexchange: (p, sink, source, o) => readStackExchangeDocs(p, sink, typeof o.site === 'string' ? o.site : basename(p).replace(/\.xml(?:\.\w+)?$/i, ''), source),
+  stackexchange: (p, sink, source, o) => readStackExchangeDocs(p, sink, typeof o.site === 'string' ? o.site : siteName(p), source),
   latex: (p, sink, source) => readLatexProjects([p], sink, source),
   code: (p, sink, source) => readCodeTree(p, sink, { source }),
   books: (p, sink, source) => readBookDocs([p], sink, source),
 };
+
+/** The site a Posts.xml belongs to: dumps unpack as <site>/Posts.xml, so the folder names it. */
+export function siteName(path: string): string {
+  const file = basename(path).replace(/\.xml(?:\.\w+)?$/i, '');
+  return /^posts$/i.test(file) ? basename(dirname(path)) : file;
+}
 
 export interface StageFactory {
   create(options: Record<string, unknown>): Stage;

@@ -197,6 +197,7 @@ export class Trainer {
       }
     }
     if (list.length) throw new Error(`no readable checkpoint in ${this.run.checkpointDir} (all ${list.length} failed to load)`);
+    this.run.truncateLog(-1); // killed before its first checkpoint: the run starts over, so does its log
     return null;
   }
 

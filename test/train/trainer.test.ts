@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createReferenceBackend } from '../../src/kernels/reference.js';
@@ -84,4 +84,24 @@ test('resuming a run with another model config names the difference', async () =
   const other = makeConfig({ ...config, hiddenDim: 96 });
   const t2 = new Trainer(createReferenceBackend(), settings({ model: other }), run, loader(), null);
   assert.throws(() => t2.resumeLatest(), /made for another model config: hiddenDim 64 \(checkpoint\) vs 96 \(run\)/);
+});
+
+test('a damaged newest checkpoint is skipped on resume, and the run continues from the one before', async () => {
+  const run = new RunDir(join(dir, 'damaged'));
+  run.create();
+  const t = new Trainer(createReferenceBackend(), settings({ evalEvery: 0 }), run, loader(), null);
+  t.initFresh();
+  await t.train(4);
+  const losses = readFileSync(run.logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
+  const p4 = run.checkpointPath(4);
+  const bytes = readFileSync(p4);
+  bytes[bytes.length - 100] ^= 0xff;
+  writeFileSync(p4, bytes);
+  const warnings: string[] = [];
+  const t2 = new Trainer(createReferenceBackend(), settings({ evalEvery: 0 }), run, loader(), null);
+  assert.equal(t2.resumeLatest((m) => warnings.push(m)), 2);
+  assert.match(warnings.join('\n'), /skipping checkpoint .*step-00000004\.ckpt: .*checksum mismatch/);
+  await t2.train(4);
+  const again = readFileSync(run.logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
+  assert.deepEqual(again, losses, 'steps 3-4 recomputed from the step-2 checkpoint give the same losses');
 });

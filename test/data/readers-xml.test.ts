@@ -53,6 +53,18 @@ test('StackExchange Posts.xml: one document per question, answers sorted by scor
   assert.equal(old[0]!.id, 'datascience.meta:1');
 });
 
+test('StackExchange with a small memory bound: bucketed grouping gives the same documents', async () => {
+  const path = join(SHARED, 'stackexchange/Posts.ArleneDcosta-2024.xml');
+  const inMemory = await collect(readStackExchangeDocs(path, new CollectSink()));
+  const sink = new CollectSink();
+  const bucketed = await collect(readStackExchangeDocs(path, sink, 'stackexchange', 'stackexchange', { bucketBytes: 100_000 }));
+  assert.equal(bucketed.length, inMemory.length);
+  const byId = (ds: typeof inMemory) => new Map(ds.map((d) => [d.id, d]));
+  assert.deepEqual(byId(bucketed), byId(inMemory));
+  assert.notDeepEqual(bucketed.map((d) => d.id), inMemory.map((d) => d.id), 'order is per bucket');
+  assert.deepEqual(sink.records, []);
+});
+
 test('StackExchange: answer order, orphans and broken XML, on a hand-made file', async (t) => {
   const dir = tempDir(t);
   const p = join(dir, 'Posts.xml');

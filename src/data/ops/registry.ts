@@ -31,7 +31,7 @@ export const READERS: Record<string, ReaderFn> = {
   wet: (p, sink, source) => readWarcDocs(p, sink, { source }),
   jsonl: (p, sink, source, o) => readJsonlDocs(p, sink, { source, ...(typeof o.textField === 'string' ? { textField: o.textField } : {}), ...(typeof o.idField === 'string' ? { idField: o.idField } : {}) }),
   mediawiki: (p, sink, source) => readMediaWikiDocs(p, sink, source),
-  stackexchange: (p, sink, source, o) => readStackExchangeDocs(p, sink, typeof o.site === 'string' ? o.site : siteName(p), source),
+  stackexchange: (p, sink, source, o) => readStackExchangeDocs(p, sink, typeof o.site === 'string' ? o.site : siteName(p), source, typeof o.bucketMB === 'number' ? { bucketBytes: o.bucketMB * 1e6 } : {}),
   latex: (p, sink, source) => readLatexProjects([p], sink, source),
   code: (p, sink, source) => readCodeTree(p, sink, { source }),
   books: (p, sink, source) => readBookDocs([p], sink, source),

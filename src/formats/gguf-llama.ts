@@ -50,8 +50,6 @@ export function ggufToMetaName(name: string): string | null {
   return null;
 }
 
-/** llama.cpp tensors that carry no weights of ours (precomputed RoPE tables of old converters). */
-const IGNORED = new Set(['rope_freqs.weight']);
 
 function num(md: Map<string, GgufValue>, key: string, path: string, fallback?: number): number {
   const v = md.get(key);
@@ -100,8 +98,14 @@ export function openGgufCheckpoint(path: string): Checkpoint {
         `is ${vocabSize} (llama.vocab_size / token_embd.weight); the file is inconsistent`);
     }
     const tensors = new Map<string, TensorEntry>();
+    const scaling = md.get('llama.rope.scaling.type')?.value;
+    if (scaling !== undefined && scaling !== 'none') {
+      throw new Error(`${path}: llama.rope.scaling.type '${String(scaling)}' is not supported (plain RoPE only)`);
+    }
     for (const t of g.tensors) {
-      if (IGNORED.has(t.name)) continue;
+      if (t.name === 'rope_freqs.weight') {
+        throw new Error(`${path}: tensor 'rope_freqs.weight' holds RoPE frequency factors (Llama 3.1-style scaling), which llama-ts does not support`);
+      }
       const meta = ggufToMetaName(t.name);
       if (!meta) throw new Error(`${path}: unexpected tensor '${t.name}' for arch llama (is this a different architecture?)`);
       const entry: TensorEntry = {

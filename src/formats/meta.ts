@@ -114,6 +114,9 @@ export function openMetaCheckpoint(dir: string): Checkpoint {
   const shards: ReturnType<typeof openPth>[] = [];
   try {
     for (const p of paths) shards.push(openPth(p));
+    if ((params as { use_scaled_rope?: boolean }).use_scaled_rope) {
+      throw new Error(`${pp}: use_scaled_rope (Llama 3.1's RoPE frequency scaling) is not supported; only plain RoPE is`);
+    }
     for (const k of ['dim', 'n_layers', 'n_heads'] as const) {
       if (typeof params[k] !== 'number') throw new Error(`${pp}: field '${k}' is missing or not a number`);
     }

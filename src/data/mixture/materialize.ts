@@ -6,16 +6,18 @@
  * per epoch. Sources are interleaved document by document: the next document comes from the source
  * furthest behind its target share (deficit round-robin), which tracks the proportions at every
  * prefix — better than independent random draws for short runs — and is deterministic; the seed
- * only orders documents inside each source.
+ * only orders documents inside each source (shards in a seeded order, documents in a seeded order
+ * within each shard, anew each epoch).
  *
  * The document that completes a source's share is truncated there, so proportions hold to the
  * token even when single documents (books) are large compared with the budget.
  *
- * Memory: one source's document index (shard, doc) in RAM at a time, plus open shards (mmap-free
- * reads of whole shards; shards are sized by the writer to a few hundred MB at most).
+ * Memory: per source, the document index of the one shard being read (4 bytes per document);
+ * documents are read from disk one at a time.
  */
 import { Rng } from '../../util/rng.js';
-import { readTokenShard, shardDocument, TokenShardWriter, type TokenShard } from '../token-shard.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { readTokenShardHeader, SHARD_HEADER_BYTES, TokenShardWriter } from '../token-shard.js';
 
 export interface MixSourceInput { name: string; shards: string[]; proportion: number }
 
@@ -25,58 +27,119 @@ export interface MixResult {
   tokens: number;
 }
 
+/**
+ * Reads single documents of a token shard from disk (layout in token-shard.ts: 64-byte header,
+ * ids, padding to 4 bytes, then the uint32 document ends), so only one shard's document index is
+ * in memory, never its tokens.
+ */
+class ShardDocs {
+  readonly docEnds: Uint32Array;
+  readonly width: 2 | 4;
+  readonly docCount: number;
+  readonly tokenCount: number;
+  private readonly fd: number;
+
+  constructor(readonly path: string) {
+    const h = readTokenShardHeader(path);
+    this.width = h.tokenWidth;
+    this.docCount = h.docCount;
+    this.tokenCount = h.tokenCount;
+    this.fd = openSync(path, 'r');
+    const tokenBytes = h.tokenCount * h.tokenWidth;
+    const endsAt = SHARD_HEADER_BYTES + tokenBytes + ((4 - (tokenBytes % 4)) % 4);
+    const buf = Buffer.alloc(h.docCount * 4);
+    readFullySync(this.fd, buf, endsAt, path);
+    this.docEnds = new Uint32Array(buf.buffer, buf.byteOffset, h.docCount).slice();
+  }
+
+  doc(i: number): Uint16Array | Uint32Array {
+    const start = i === 0 ? 0 : this.docEnds[i - 1]!;
+    const n = this.docEnds[i]! - start;
+    const buf = Buffer.alloc(n * this.width);
+    readFullySync(this.fd, buf, SHARD_HEADER_BYTES + start * this.width, this.path);
+    const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
+    return this.width === 2 ? new Uint16Array(ab) : new Uint32Array(ab);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+function readFullySync(fd: number, buf: Buffer, position: number, path: string): void {
+  let off = 0;
+  while (off < buf.length) {
+    const n = readSync(fd, buf, off, buf.length - off, position + off);
+    if (n === 0) throw new Error(`token shard ${path}: unexpected end of file at byte ${position + off}`);
+    off += n;
+  }
+}
+
+/** A seeded permutation of 0..n-1 (Fisher–Yates), one stream per key. */
+function permutation(n: number, ...key: number[]): Uint32Array {
+  let h = 0x811c9dc5;
+  for (const k of key) h = Math.imul(h ^ (k >>> 0), 16777619) >>> 0;
+  const rng = new Rng(h);
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.intBelow(i + 1);
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+  return a;
+}
+
+/**
+ * One source's documents in a two-level shuffle: each epoch visits the shards in a seeded order
+ * and each shard's documents in a seeded order, so every document appears once per epoch and
+ * only one shard is open at a time (memory: that shard's document index).
+ */
 class SourceCursor {
-  private shards: TokenShard[] = [];
-  private order: Uint32Array = new Uint32Array(0); // permuted global doc indices
-  private docBase: number[] = [];
-  private pos = 0;
   epoch = 0;
   drawn = 0;
   docs = 0;
   readonly total: number;
+  private readonly key: number;
+  private shardOrder: Uint32Array;
+  private shardPos = 0;
+  private current: ShardDocs | null = null;
+  private docOrder: Uint32Array = new Uint32Array(0);
+  private docPos = 0;
 
-  constructor(readonly name: string, paths: string[], private readonly seed: number, readonly target: number) {
-    this.shards = paths.map((p) => readTokenShard(p));
-    let base = 0;
-    for (const s of this.shards) {
-      this.docBase.push(base);
-      base += s.docCount;
-    }
-    this.total = this.shards.reduce((a, s) => a + s.tokenCount, 0);
-    this.permute(base);
-  }
-
-  private permute(n: number): void {
-    // Fisher–Yates with a stream per (seed, source, epoch).
-    let h = this.seed >>> 0;
-    for (let i = 0; i < this.name.length; i++) h = Math.imul(h ^ this.name.charCodeAt(i), 16777619) >>> 0;
-    const rng = new Rng((h ^ Math.imul(this.epoch + 1, 0x9e3779b9)) >>> 0);
-    const a = new Uint32Array(n);
-    for (let i = 0; i < n; i++) a[i] = i;
-    for (let i = n - 1; i > 0; i--) {
-      const j = rng.intBelow(i + 1);
-      const t = a[i]!;
-      a[i] = a[j]!;
-      a[j] = t;
-    }
-    this.order = a;
-    this.pos = 0;
-  }
-
-  get docCount(): number {
-    return this.order.length;
+  constructor(readonly name: string, private readonly paths: string[], private readonly seed: number, readonly target: number) {
+    this.total = paths.reduce((a, p) => a + readTokenShardHeader(p).tokenCount, 0);
+    let h = 0;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
+    this.key = h;
+    this.shardOrder = permutation(paths.length, seed, this.key, 0);
   }
 
   next(): Uint16Array | Uint32Array {
-    if (this.pos >= this.order.length) {
-      this.epoch++;
-      this.permute(this.order.length);
+    for (let guard = 0; guard <= this.paths.length + 1; guard++) {
+      if (this.current && this.docPos < this.docOrder.length) {
+        this.docs++;
+        return this.current.doc(this.docOrder[this.docPos++]!);
+      }
+      this.current?.close();
+      this.current = null;
+      if (this.shardPos >= this.shardOrder.length) {
+        this.epoch++;
+        this.shardOrder = permutation(this.paths.length, this.seed, this.key, this.epoch);
+        this.shardPos = 0;
+      }
+      const s = this.shardOrder[this.shardPos++]!;
+      this.current = new ShardDocs(this.paths[s]!);
+      this.docOrder = permutation(this.current.docCount, this.seed, this.key, this.epoch, s + 1);
+      this.docPos = 0;
     }
-    const g = this.order[this.pos++]!;
-    let s = this.docBase.length - 1;
-    while (this.docBase[s]! > g) s--;
-    this.docs++;
-    return shardDocument(this.shards[s]!, g - this.docBase[s]!);
+    throw new Error(`mixture: source "${this.name}" has no documents`);
+  }
+
+  close(): void {
+    this.current?.close();
+    this.current = null;
   }
 }
 
@@ -129,6 +192,7 @@ export function materializeMixture(inputs: MixSourceInput[], budgetTokens: numbe
     written += doc.length;
   }
   w?.close();
+  for (const c of cursors) c.close();
   return {
     shards,
     tokens: written,

@@ -87,32 +87,38 @@ export class BpeEncoder implements SegmentEncoder {
     this.scanWords = this.wordwise && this.userByFirstUnit.size === 0 && !overlap;
   }
 
-  private mergedId(a: number, b: number, sa: string, sb: string): number {
-    if (a < 0 || b < 0) return this.vocab.mergeable.get(sa + sb) ?? -1;
-    const key = a * this.vocab.size + b;
-    let v = this.pairCache.get(key);
-    if (v === undefined) {
-      v = this.vocab.mergeable.get(sa + sb) ?? -1;
-      if (this.pairCache.size >= MAX_CACHE_ENTRIES) this.pairCache.clear();
-      this.pairCache.set(key, v);
-    }
-    return v;
-  }
+  /** Code unit → id of that one-character piece (-1: none, -2: not looked up yet), for the BMP. */
+  private readonly charIds = new Int32Array(65536).fill(-2);
+  private scratchIds = new Int32Array(128);
+  private scratchPairs = new Int32Array(128);
 
   /**
-   * BPE of one short word by scanning: at each step merge the adjacent pair whose piece has the
-   * highest score, the leftmost on ties. This is what the heap in encodePieces yields (its stale
-   * entries are exactly the pairs no longer adjacent), without allocating per pair.
+   * BPE of one short word by scanning, on ids only: at each step merge the adjacent pair whose
+   * piece has the highest score, the leftmost on ties. This is what the heap in encodePieces
+   * yields (its stale entries are exactly the pairs no longer adjacent), without allocating.
+   * Returns false (and writes nothing) when a character is not a piece: the caller then takes the
+   * general path, which handles unknown characters.
    */
-  private encodeWordScan(word: string, out: number[]): void {
-    const { mergeable, scores, pieces } = this.vocab;
-    const strs: string[] = [];
-    for (const ch of word) strs.push(ch);
-    let n = strs.length;
-    const ids = new Int32Array(n);
-    for (let i = 0; i < n; i++) ids[i] = mergeable.get(strs[i]) ?? -1;
-    const pair = new Int32Array(Math.max(n - 1, 0));
-    for (let i = 0; i + 1 < n; i++) pair[i] = this.mergedId(ids[i], ids[i + 1], strs[i], strs[i + 1]);
+  private encodeWordScan(word: string, out: number[]): boolean {
+    const { mergeable, scores } = this.vocab;
+    if (word.length > this.scratchIds.length) { this.scratchIds = new Int32Array(word.length * 2); this.scratchPairs = new Int32Array(word.length * 2); }
+    const ids = this.scratchIds;
+    const pair = this.scratchPairs;
+    let n = 0;
+    for (let i = 0; i < word.length; i++) {
+      const c = word.charCodeAt(i);
+      let id: number;
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < word.length) {
+        id = mergeable.get(word.slice(i, i + 2)) ?? -1;
+        i++;
+      } else {
+        id = this.charIds[c];
+        if (id === -2) { id = mergeable.get(String.fromCharCode(c)) ?? -1; this.charIds[c] = id; }
+      }
+      if (id < 0) return false;
+      ids[n++] = id;
+    }
+    for (let i = 0; i + 1 < n; i++) pair[i] = this.mergedIdOf(ids[i], ids[i + 1]);
     for (;;) {
       let best = -1;
       let bestScore = -Infinity;
@@ -121,26 +127,26 @@ export class BpeEncoder implements SegmentEncoder {
         if (m >= 0 && scores[m] > bestScore) { bestScore = scores[m]; best = i; }
       }
       if (best < 0) break;
-      const m = pair[best];
-      ids[best] = m;
-      strs[best] = pieces[m];
-      // Remove symbol best+1.
+      ids[best] = pair[best];
       ids.copyWithin(best + 1, best + 2, n);
-      strs.splice(best + 1, 1);
       pair.copyWithin(best, best + 1, n - 1);
       n--;
-      if (best > 0) pair[best - 1] = this.mergedId(ids[best - 1], ids[best], strs[best - 1], strs[best]);
-      if (best + 1 < n) pair[best] = this.mergedId(ids[best], ids[best + 1], strs[best], strs[best + 1]);
+      if (best > 0) pair[best - 1] = this.mergedIdOf(ids[best - 1], ids[best]);
+      if (best + 1 < n) pair[best] = this.mergedIdOf(ids[best], ids[best + 1]);
     }
-    const { unkId, byteFallback, byteIds } = this.vocab;
-    let prevUnk = false;
-    for (let i = 0; i < n; i++) {
-      const id = ids[i] >= 0 ? ids[i] : this.vocab.pieceToId(strs[i]);
-      if (id !== unkId) { out.push(id); prevUnk = false; continue; }
-      if (byteFallback) { for (const b of encoder.encode(strs[i])) out.push(byteIds[b]); }
-      else if (!prevUnk) out.push(unkId);
-      prevUnk = true;
+    for (let i = 0; i < n; i++) out.push(ids[i]);
+    return true;
+  }
+
+  private mergedIdOf(a: number, b: number): number {
+    const key = a * this.vocab.size + b;
+    let v = this.pairCache.get(key);
+    if (v === undefined) {
+      v = this.vocab.mergeable.get(this.vocab.pieces[a] + this.vocab.pieces[b]) ?? -1;
+      if (this.pairCache.size >= MAX_CACHE_ENTRIES) this.pairCache.clear();
+      this.pairCache.set(key, v);
     }
+    return v;
   }
 
   /** Splits text into initial symbols: user-defined symbols (frozen) or single code points. */
@@ -229,8 +235,7 @@ export class BpeEncoder implements SegmentEncoder {
       let ids = this.cache.get(word);
       if (ids === undefined) {
         const tmp: number[] = [];
-        if (this.scanWords && word.length <= 64) this.encodeWordScan(word, tmp);
-        else this.appendIds(this.encodePieces(word), tmp, false);
+        if (!(this.scanWords && word.length <= 64 && this.encodeWordScan(word, tmp))) this.appendIds(this.encodePieces(word), tmp, false);
         ids = Int32Array.from(tmp);
         if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
         this.cache.set(word, ids);

@@ -87,6 +87,13 @@ test('exact dedup keeps the first copy; whitespace normalisation is an option', 
   const r2 = new PipelineReport();
   assert.deepEqual((await collect(runStages(docs, [mk(new MemorySeenStore(), 'whitespace')], r2))).map((d) => d.id), ['a', 'd']);
   assert.notEqual(contentKey('a'), contentKey('b'));
+  const { CompactSeenStore } = await import('../../src/data/dedup/exact.js');
+  const compact = new CompactSeenStore();
+  const r3 = new PipelineReport();
+  const many = Array.from({ length: 5000 }, (_, i) => doc(`text ${i % 3000}`, {}, `m${i}`));
+  assert.equal((await collect(runStages(many, [mk(compact)], r3))).length, 3000);
+  assert.equal(compact.size, 3000);
+  assert.match(r3.stages['exact-dedup']!.drops['exact-duplicate']!.samples[0]!.detail!, /earlier document/);
 });
 
 test('books from files: a duplicate file under another name is removed by the pipeline', async (t) => {

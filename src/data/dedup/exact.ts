@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Doc, Stage, StageResult } from '../document.js';
 import { drop } from '../document.js';
+import { FlatHashSet } from '../ccnet/hash-set.js';
 
 export interface SeenStore {
   /** Records `key` → `id`; returns null if new, else the id recorded first. */
@@ -23,6 +24,25 @@ export class MemorySeenStore implements SeenStore {
   }
   get size(): number {
     return this.seen.size;
+  }
+}
+
+/**
+ * A seen-set of 64-bit content fingerprints in a flat open-addressing table (CCNet's FlatHashSet):
+ * ~16 bytes per document instead of ~150 for a Map of keys and ids, for corpus-scale second waves.
+ * It cannot name the first copy; the drop detail says so. With 64-bit fingerprints the expected
+ * number of colliding pairs is n²/2^65: 0.03 for a billion documents.
+ */
+export class CompactSeenStore implements SeenStore {
+  private readonly set = new FlatHashSet(1 << 16);
+  firstSeen(key: string): string | null {
+    const b = Buffer.from(key, 'base64url');
+    const lo = b.readUInt32LE(0) || 1; // 0/0 marks an empty slot in the table
+    const hi = b.readUInt32LE(4);
+    return this.set.add(lo, hi) ? 'an earlier document (compact store keeps no ids)' : null;
+  }
+  get size(): number {
+    return this.set.size;
   }
 }
 

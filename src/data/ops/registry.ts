@@ -20,7 +20,7 @@ import { c4Stage } from '../filters/c4.js';
 import { githubStage } from '../filters/github.js';
 import { wikipediaStage, WIKI_LANGUAGES } from '../filters/wikitext.js';
 import { arxivStage } from '../filters/arxiv.js';
-import { exactDedupStage, MemorySeenStore, type ExactNormalization } from '../dedup/exact.js';
+import { exactDedupStage, CompactSeenStore, MemorySeenStore, type ExactNormalization } from '../dedup/exact.js';
 import { nearDedupStage } from '../dedup/minhash.js';
 import { basename, dirname } from 'node:path';
 
@@ -59,7 +59,7 @@ export const STAGES: Record<string, StageFactory> = {
   github: { create: (o) => githubStage(opt({ maxLineLength: num(o, 'maxLineLength'), maxAvgLineLength: num(o, 'maxAvgLineLength'), minAlnumFraction: num(o, 'minAlnumFraction'), minAlphaPerToken: num(o, 'minAlphaPerToken') })) },
   wikipedia: { create: (o) => wikipediaStage(opt({ languages: Array.isArray(o.languages) ? new Set(o.languages.map(String)) : WIKI_LANGUAGES, minChars: num(o, 'minChars') })) },
   arxiv: { create: (o) => arxivStage(opt({ minChars: num(o, 'minChars') })) },
-  'exact-dedup': { global: true, create: (o) => exactDedupStage(new MemorySeenStore(), o.normalization === 'whitespace' ? 'whitespace' : ('none' as ExactNormalization)) },
+  'exact-dedup': { global: true, create: (o) => exactDedupStage(o.compact === true ? new CompactSeenStore() : new MemorySeenStore(), o.normalization === 'whitespace' ? 'whitespace' : ('none' as ExactNormalization)) },
   'near-dedup': { global: true, create: (o) => nearDedupStage(opt({ threshold: num(o, 'threshold') })) },
   'min-length': {
     create: (o) => {

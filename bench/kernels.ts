@@ -152,6 +152,10 @@ export async function run(argv: string[]): Promise<void> {
   await peer1.start();
   console.log(`# ours: ${be.name}  peer: numpy ${JSON.stringify(peer.info)}  threads ${threads}, ${rounds} rounds, medians`);
   console.log(`# load average at start: ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`);
+  if (!JSON.stringify(peer.info).includes('"openblas"')) {
+    console.log('# WARNING: numpy is not running on OpenBLAS here (libblas.so.3 is another BLAS): install ' +
+      'libopenblas0-pthread (see ../shared/peers/setup-debian.sh) for the real ceiling');
+  }
   console.log('# shared, noisy machine: compare the ratios (measured in the same run), not absolute figures');
   const report: Record<string, unknown>[] = [];
   try {

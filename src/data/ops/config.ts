@@ -15,7 +15,20 @@
  *   "mixture": { "tokenizer": "tokenizer.model", "seed": 1 }   // optional: token shards
  * }
  *
- * Paths are relative to the config file's folder. Stage types: see ops/registry.ts.
+ * Paths are relative to the config file's folder; inputs may use * ? ** wildcards.
+ *
+ * Readers (`readerOptions` in brackets): warc / wet, jsonl [textField, idField], mediawiki,
+ * stackexchange [site, bucketMB], latex (a paper: folder, .tar, .tar.gz, .gz), code (a repository
+ * folder), books (a text file).
+ * Stages and their options (defaults as the paper / references; see each file's header):
+ *   c4          minWordsPerLine 5, minSentences 3, maxWordLength 1000, badWords true
+ *   github      maxLineLength 1000, maxAvgLineLength 100, minAlnumFraction 0.25, minAlphaPerToken 1.5
+ *   wikipedia   languages (the paper's 20), minChars 100
+ *   arxiv       minChars 500
+ *   min-length  chars
+ *   exact-dedup normalization "none"|"whitespace", compact false        (global: second wave)
+ *   near-dedup  threshold 0.9                                           (global: second wave)
+ *   ccnet-*     the CCNet stages, see src/data/ccnet/stages.ts
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';

@@ -10,7 +10,9 @@
  *
  * Speed: when no piece can span the boundary before a "▁" that follows a non-"▁" character, and
  * the model has no UNUSED pieces, merges inside one such word never interact with another word,
- * so each word is segmented once and its ids cached (SentencePiece has no cache).
+ * so each word is segmented once and its ids cached (SentencePiece has no cache). Short words
+ * whose characters are all pieces are segmented by an allocation-free scan over ids; everything
+ * else (unknown characters, user-defined symbols, long runs) takes the general heap path.
  */
 import { PieceType } from './model-proto.js';
 import { SPACE_SYMBOL } from './normalizer.js';
@@ -58,7 +60,6 @@ class PairHeap {
   }
 }
 
-const encoder = new TextEncoder();
 const MAX_CACHE_ENTRIES = 1 << 18;
 
 export class BpeEncoder implements SegmentEncoder {

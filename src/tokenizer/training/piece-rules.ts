@@ -4,7 +4,7 @@
  * allow, at most one script (Hiragana/Katakana count as Han, combining marks inherit the script
  * before them), and with split_digits no digit inside a longer piece.
  */
-import { SCRIPT_HAN, SCRIPT_INHERITED, scriptOf } from './unicode-script.js';
+import { SCRIPT_INHERITED, scriptOf } from './unicode-script.js';
 
 export const WS_CHAR = 0x2581;       // ▁
 export const UNK_CHAR = 0x2585;      // ▅ stands for characters outside the alphabet
@@ -55,5 +55,3 @@ export function isValidPiece(cps: readonly number[], r: PieceRules): boolean {
   }
   return true;
 }
-
-export { SCRIPT_HAN };

@@ -137,9 +137,9 @@ export class DuplicateRemover {
       this.stats.chars += content.length;
       return null;
     }
-    // CCNet's finalize_doc: also drop repeats inside the document and zeroed hashes. The set is
-    // keyed by the low half; a match on it is confirmed against the high half of earlier lines.
-    const inDoc = new Map<number, number>(); // lo → first line index with it
+    // CCNet's finalize_doc: also drop repeats inside the document and zeroed hashes. Small
+    // documents compare against the earlier lines directly; larger ones index the low half.
+    const inDoc = n > 32 ? new Map<number, number>() : null; // lo → first line index with it
     const lineIds: number[] = [];
     const out: string[] = [];
     let start = 0;
@@ -148,11 +148,13 @@ export class DuplicateRemover {
       if (end < 0) end = content.length;
       const lo = h[i * 2], hi = h[i * 2 + 1];
       let dup = false;
-      const j = inDoc.get(lo);
-      if (j !== undefined) {
-        if (h[j * 2 + 1] === hi) dup = true;
-        else for (let k = 0; k < i && !dup; k++) dup = h[k * 2] === lo && h[k * 2 + 1] === hi;
-      } else inDoc.set(lo, i);
+      if (inDoc) {
+        const j = inDoc.get(lo);
+        if (j !== undefined) {
+          if (h[j * 2 + 1] === hi) dup = true;
+          else for (let k = 0; k < i && !dup; k++) dup = h[k * 2] === lo && h[k * 2 + 1] === hi;
+        } else inDoc.set(lo, i);
+      } else for (let k = 0; k < i && !dup; k++) dup = h[k * 2] === lo && h[k * 2 + 1] === hi;
       if (!dup && (lo !== 0 || hi !== 0)) {
         lineIds.push(i);
         out.push(content.slice(start, end));

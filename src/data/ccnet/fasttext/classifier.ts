@@ -12,6 +12,7 @@ import { IntList } from './dictionary.js';
 import type { Matrix } from './matrix.js';
 import { DenseMatrix } from './matrix.js';
 import { readFastTextModel } from './model-file.js';
+import { WasmRowSummer } from './row-summer.js';
 
 const f = Math.fround;
 /** fastText's std_log: `std::log(x + 1e-5)` — the sum is a double, the result stored as float. */
@@ -110,13 +111,21 @@ export class FastTextClassifier {
   private readonly encoder = new TextEncoder();
   private bytes = new Uint8Array(1 << 16);
 
-  constructor(args: FastTextArgs, dict: Dictionary, input: Matrix, output: Matrix) {
+  /** SIMD row summation over `input` (which is then a view of the kernel's memory), or null. */
+  private readonly summer: WasmRowSummer | null;
+
+  /**
+   * `accelerate` (default true) moves a dense input matrix into a WebAssembly SIMD kernel's memory;
+   * pass false when the caller keeps writing to its own `input` object (training).
+   */
+  constructor(args: FastTextArgs, dict: Dictionary, input: Matrix, output: Matrix, options: { accelerate?: boolean } = {}) {
     if (args.model !== 3) throw new Error(`fastText model kind ${args.model} is not a supervised classifier (expected 3 = sup)`);
     const loss = lossName(args.loss);
     if (loss !== 'softmax' && loss !== 'hs') throw new Error(`fastText loss "${loss}" is not supported for classification here (softmax and hs are)`);
     this.args = args;
     this.dict = dict;
-    this.input = input;
+    this.summer = options.accelerate !== false && input instanceof DenseMatrix ? WasmRowSummer.create(input) : null;
+    this.input = this.summer ? this.summer.matrix : input;
     this.output = output;
     this.tree = loss === 'hs' ? buildHuffmanTree(dict.labelCounts()).tree : null;
     this.hidden = new Float32Array(args.dim);
@@ -134,9 +143,10 @@ export class FastTextClassifier {
 
   /** Averages the input rows of `ids` into `hidden` (fastText computeHidden). */
   computeHidden(ids: Int32Array, n: number, hidden: Float32Array): void {
-    hidden.fill(0);
     const input = this.input;
-    if (input instanceof DenseMatrix && hidden.length % 8 === 0) {
+    if (this.summer && this.summer.sum(ids, n, hidden)) {
+      // summed by the SIMD kernel
+    } else if (input instanceof DenseMatrix && hidden.length % 8 === 0) {
       // The hot loop of prediction: 8 columns at a time summed in float32 registers (fround keeps
       // every partial sum a float32, in fastText's order, so results are bit-identical).
       const d = input.data, dim = hidden.length;
@@ -151,12 +161,16 @@ export class FastTextClassifier {
         hidden[c + 4] = a4; hidden[c + 5] = a5; hidden[c + 6] = a6; hidden[c + 7] = a7;
       }
     } else if (input instanceof DenseMatrix) {
+      hidden.fill(0);
       const d = input.data, dim = hidden.length;
       for (let k = 0; k < n; k++) {
         const o = ids[k] * dim;
         for (let j = 0; j < dim; j++) hidden[j] += d[o + j];
       }
-    } else for (let k = 0; k < n; k++) input.addRowTo(hidden, ids[k], 1);
+    } else {
+      hidden.fill(0);
+      for (let k = 0; k < n; k++) input.addRowTo(hidden, ids[k], 1);
+    }
     const inv = f(1 / n);
     for (let j = 0; j < hidden.length; j++) hidden[j] *= inv;
   }

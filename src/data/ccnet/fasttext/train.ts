@@ -125,7 +125,8 @@ export function trainSupervised(text: string | Uint8Array, opts: TrainOptions = 
 
   const words = new IntList(), labels = new IntList(), hashes = new IntList();
   const hidden = new Float32Array(dim), grad = new Float32Array(dim), out = new Float32Array(nl);
-  const tmp = new FastTextClassifier(args, dict, input, output);
+  // Training writes to `input` directly, so the SIMD copy of it must not be used here.
+  const tmp = new FastTextClassifier(args, dict, input, output, { accelerate: false });
   const total = args.epoch * ntokens;
   let seen = 0, lossSum = 0, lossN = 0;
   const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));

@@ -24,6 +24,51 @@ export function ngramKey(ids: ArrayLike<number>, start: number, end: number): st
   return s;
 }
 
+/**
+ * Open-addressing table from a packed n-gram (an integer < 2^52 stored in a double) to its
+ * log-probability and back-off: typed arrays, so lookups neither allocate nor box the key.
+ */
+export class PackedNgramTable {
+  readonly keys: Float64Array;
+  readonly logProb: Float64Array;
+  readonly backoff: Float64Array;
+  private readonly mask: number;
+
+  constructor(size: number) {
+    let cap = 16;
+    while (cap < size * 2) cap *= 2;
+    this.keys = new Float64Array(cap).fill(-1);
+    this.logProb = new Float64Array(cap);
+    this.backoff = new Float64Array(cap);
+    this.mask = cap - 1;
+  }
+
+  private home(key: number): number {
+    const hi = Math.floor(key / 4294967296);
+    const lo = key - hi * 4294967296;
+    return (Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) ^ (lo >>> 15)) & this.mask;
+  }
+
+  set(key: number, logProb: number, backoff: number): void {
+    let i = this.home(key);
+    while (this.keys[i] !== -1 && this.keys[i] !== key) i = (i + 1) & this.mask;
+    this.keys[i] = key;
+    this.logProb[i] = logProb;
+    this.backoff[i] = backoff;
+  }
+
+  /** Slot of `key`, or -1. */
+  find(key: number): number {
+    let i = this.home(key);
+    for (;;) {
+      const k = this.keys[i];
+      if (k === key) return i;
+      if (k === -1) return -1;
+      i = (i + 1) & this.mask;
+    }
+  }
+}
+
 /** Splits on ASCII whitespace only, as KenLM does (it splits UTF-8 bytes). */
 export function splitAsciiSpace(line: string): string[] {
   return line.split(/[ \t\n\v\f\r]+/).filter((w) => w.length > 0);
@@ -41,7 +86,7 @@ export class NgramModel {
    * Query index built on first use: when order × bits-per-id fits in 52 bits, each n-gram is a
    * number (ids packed in base 2^bits) and lookups skip building key strings. Reset by `set`.
    */
-  private numeric: { bits: number; tables: Map<number, NgramEntry>[] } | null = null;
+  private numeric: { bits: number; tables: PackedNgramTable[] } | null = null;
   private numericTried = false;
 
   constructor(order: number) {
@@ -89,11 +134,11 @@ export class NgramModel {
     if (bits * this.order > 52) return;
     const base = 2 ** bits;
     const tables = this.tables.map((t) => {
-      const m = new Map<number, NgramEntry>();
+      const m = new PackedNgramTable(t.size);
       for (const [key, e] of t) {
         let k = 0;
         for (let j = 0; j < key.length; j += 2) k = k * base + (key.charCodeAt(j) | (key.charCodeAt(j + 1) << 16));
-        m.set(k, e);
+        m.set(k, e.logProb, e.backoff);
       }
       return m;
     });
@@ -117,17 +162,19 @@ export class NgramModel {
         mul *= base;
         keys[m] = key;
       }
+      let slot = -1;
       for (; n >= 1; n--) {
-        entry = num.tables[n - 1].get(keys[n]);
-        if (entry) break;
+        slot = num.tables[n - 1].find(keys[n]);
+        if (slot >= 0) break;
       }
-      if (!entry) throw new Error(`model has no unigram for "${this.words[ids[pos]]}" (an ARPA file must list <unk>)`);
-      let lp = entry.logProb;
+      if (slot < 0) throw new Error(`model has no unigram for "${this.words[ids[pos]]}" (an ARPA file must list <unk>)`);
+      let lp = num.tables[n - 1].logProb[slot];
       // Back-off weights of the contexts longer than the matched one: context of length m is the
       // m-gram ending at pos - 1, i.e. (keys[m + 1] - ids[pos]) / base.
       for (let m = n; m <= maxCtx; m++) {
-        const ctx = num.tables[m - 1].get((keys[m + 1] - ids[pos]) / base);
-        if (ctx) lp += ctx.backoff;
+        const t = num.tables[m - 1];
+        const c = t.find((keys[m + 1] - ids[pos]) / base);
+        if (c >= 0) lp += t.backoff[c];
       }
       return lp;
     }

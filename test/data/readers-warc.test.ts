@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readWarcDocs, readWarcRecords, dechunk, parseHttpResponse } from '../../src/data/readers/warc.js';
 import { htmlToText } from '../../src/data/readers/html-text.js';
-import { CollectSink, SHARED, collect, tempDir } from './helpers.js';
+import { CollectSink, FIXTURES, SHARED, collect, tempDir } from './helpers.js';
 
 function record(type: string, body: string, extra = ''): string {
   const len = Buffer.byteLength(body);
@@ -27,11 +27,16 @@ test('WET sample from CCNet: three conversion records, text intact despite wrong
 });
 
 test('dolma WARC samples: gzip per record, HTML responses → text, chunked bodies decoded', async () => {
+  // Counts and URLs from an independent Python walk (scripts/fixtures/data/warc_counts.py).
+  const ref = JSON.parse(readFileSync(join(FIXTURES, 'warc-counts.json'), 'utf8')) as Record<string, { records: number; htmlResponses: number; urls: string[] }>;
   const sink = new CollectSink();
   const a = await collect(readWarcDocs(join(SHARED, 'dolma_warc/sample-0000.warc.gz'), sink));
   const b = await collect(readWarcDocs(join(SHARED, 'dolma_warc/sample-0001.warc.gz'), sink));
-  assert.equal(a.length, 22);
-  assert.equal(b.length, 15);
+  assert.equal(a.length, ref['sample-0000']!.htmlResponses);
+  assert.equal(b.length, ref['sample-0001']!.htmlResponses);
+  assert.deepEqual(a.map((d) => d.meta.url), ref['sample-0000']!.urls);
+  assert.deepEqual(b.map((d) => d.meta.url), ref['sample-0001']!.urls);
+  assert.equal((await collect(readWarcRecords(join(SHARED, 'dolma_warc/sample-0001.warc.gz'), sink))).length, ref['sample-0001']!.records);
   assert.deepEqual(sink.records, []);
   const weld = a.find((d) => d.meta.url === 'https://www.cs.washington.edu/people/faculty/weld')!;
   assert.ok(weld.text.startsWith('Dan Weld | Paul G. Allen School'));
@@ -43,6 +48,7 @@ test('dolma WARC samples: gzip per record, HTML responses → text, chunked bodi
   const records = await collect(readWarcRecords(join(SHARED, 'dolma_warc/sample-0000.warc.gz'), sink));
   const types = new Map<string, number>();
   for (const r of records) types.set(r.headers.get('warc-type')!, (types.get(r.headers.get('warc-type')!) ?? 0) + 1);
+  assert.equal(records.length, ref['sample-0000']!.records);
   assert.equal(types.get('warcinfo'), 1);
   assert.ok((types.get('response') ?? 0) >= 22);
 });

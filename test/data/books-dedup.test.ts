@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripGutenberg, readBookDocs } from '../../src/data/readers/books.js';
-import { minhash, estimateOverlap, nearDedupStage, LshIndex } from '../../src/data/dedup/minhash.js';
+import { minhash, estimateJaccard, estimateOverlap, nearDedupStage, LshIndex } from '../../src/data/dedup/minhash.js';
 import { exactDedupStage, contentKey } from '../../src/data/dedup/exact.js';
 import { runStages } from '../../src/data/pipeline.js';
 import { PipelineReport } from '../../src/data/report.js';
@@ -46,6 +46,38 @@ test('overlap estimates track the planted overlap', () => {
   }
   assert.ok(estimateOverlap(minhash(alice), base) < 0.05, 'unrelated books');
   assert.equal(estimateOverlap(minhash(frank), base), 1);
+});
+
+test('MinHash Jaccard estimates agree with exact Jaccard of the shingle sets', () => {
+  // Exact: the sets of word 5-grams as strings, computed without any hashing.
+  const shingles = (t: string) => {
+    const w = t.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+    const s = new Set<string>();
+    for (let i = 0; i + 5 <= w.length; i++) s.add(w.slice(i, i + 5).join(' '));
+    return s;
+  };
+  const exact = (a: Set<string>, b: Set<string>) => {
+    let inter = 0;
+    for (const x of a) if (b.has(x)) inter++;
+    return inter / (a.size + b.size - inter);
+  };
+  const [alice, pride, holmes, frank] = BOOKS as [string, string, string, string];
+  const pairs: [string, string][] = [
+    [frank, mutate(frank, 0.01, 3)],
+    [frank, mutate(frank, 0.04, 4)],
+    [holmes, splice(holmes, alice, 0.6)],
+    [pride, splice(pride, frank, 0.3)],
+    [alice, pride],
+  ];
+  for (const [a, b] of pairs) {
+    const j = exact(shingles(a), shingles(b));
+    const est = estimateJaccard(minhash(a).sig, minhash(b).sig);
+    // 128 hashes: standard error sqrt(J(1-J)/128) <= 0.045; allow 3 of them.
+    assert.ok(Math.abs(est - j) < 0.13, `exact ${j.toFixed(3)} vs estimate ${est.toFixed(3)}`);
+    // Shingles are counted by 32-bit hash: a few birthday collisions at ~10^5 shingles, no more.
+    const n = shingles(a).size;
+    assert.ok(Math.abs(minhash(a).shingles - n) <= 2 + n / 20000, `${minhash(a).shingles} vs ${n}`);
+  }
 });
 
 test('near-dedup at 90%: removes planted near-duplicates and nothing else', async () => {

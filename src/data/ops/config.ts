@@ -34,7 +34,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { READER_TYPES, STAGE_TYPES } from './registry.js';
+import { READER_TYPES, STAGE_TYPES, loadExtraStages } from './registry.js';
 
 const StageSchema = z.object({ type: z.string() }).passthrough().superRefine((s, ctx) => {
   if (!STAGE_TYPES.includes(s.type)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unknown stage type "${s.type}" (known: ${STAGE_TYPES.join(', ')})`, path: ['type'] });
@@ -86,6 +86,7 @@ export function parseConfig(json: unknown, configPath: string): PipelineConfig {
 }
 
 export async function loadConfig(path: string): Promise<PipelineConfig> {
+  await loadExtraStages(); // so the CCNet stage names validate
   let text: string;
   try {
     text = await readFile(path, 'utf8');

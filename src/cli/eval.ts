@@ -136,7 +136,7 @@ export async function run(args: string[]): Promise<number> {
 
   const report: EvalReport = {
     kind: 'llama-ts-eval-report', formatVersion: 1, createdAt: new Date().toISOString(),
-    model: { name: model.name, source: values.server ? `server ${values.server}` : `file ${values.model}` },
+    model: { name: model.name, source: values.server ? `server ${values.server}` : `file ${values.model}`, ...(loaded ? { config: loaded.config } : {}) },
     seed, limit: limit ?? null, dataDir, results,
   };
   const out = values.out ?? 'eval-report.json';

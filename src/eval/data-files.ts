@@ -52,7 +52,7 @@ export function readLines(dataDir: string, rel: string): { file: string; lines: 
   return { file, lines };
 }
 
-/** One JSON record per line; `check` validates a record and returns an error detail or null. */
+/** One JSON record per line (blank lines skipped), each with its line number; malformed JSON names the line. */
 export function readJsonl<T>(dataDir: string, rel: string): { file: string; records: { line: number; value: T }[] } {
   const { file, lines } = readLines(dataDir, rel);
   const records = lines.map(({ line, text }) => {

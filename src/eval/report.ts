@@ -10,7 +10,7 @@ export interface EvalReport {
   kind: 'llama-ts-eval-report';
   formatVersion: 1;
   createdAt: string;
-  model: { name: string; source: string };
+  model: { name: string; source: string; config?: unknown };
   seed: number;
   limit: number | null;
   dataDir: string;

@@ -78,7 +78,9 @@ export async function evaluateTask(task: Task, model: EvalModel, opts: RunOption
     meta: task.meta,
     settings: {
       shots, seed: opts.seed, limit: opts.limit ?? null, template: task.meta.template, fewShotSource: task.meta.fewShotSource,
-      answerFormat: task.meta.answerFormat, ...(task.settings?.(topts) ?? {}),
+      answerFormat: task.meta.answerFormat, batchSize,
+      ...(opts.maxTokens !== undefined ? { maxTokensOverride: opts.maxTokens } : {}),
+      ...(task.settings?.(topts) ?? {}),
     },
     items: plans.length,
     metrics: aggregate(scores),

@@ -11,7 +11,7 @@
  * code is never run unsandboxed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -97,6 +97,10 @@ export function ensureSandbox(opts: SandboxOptions = {}): Promise<void> {
     p = (async () => {
       const v = spawnSync(o.bwrap, ['--version'], { encoding: 'utf8' });
       if (v.error || v.status !== 0) throw new SandboxUnavailableError(`'${o.bwrap}' is not installed or not runnable (${v.error?.message ?? v.stderr.trim()})`);
+      if (!existsSync(o.python)) throw new SandboxUnavailableError(`the Python interpreter ${o.python} does not exist (set LLAMA_TS_SANDBOX_PYTHON to a python3 path)`);
+      for (const tool of ['/usr/bin/prlimit', '/usr/bin/setpriv']) {
+        if (!existsSync(tool) && !existsSync(tool.replace('/usr/bin/', '/bin/'))) throw new SandboxUnavailableError(`${tool} (util-linux) is missing; the sandbox uses it to set limits`);
+      }
       const r = await runSandboxed('print(6*7)', { ...opts, wallMs: 15_000 }, true);
       if (r.status !== 'passed' || r.stdout.trim() !== '42') {
         throw new SandboxUnavailableError(`a trial run in bwrap failed (exit ${r.exitCode}, ${r.signal ?? 'no signal'}): ${r.stderr.trim().slice(0, 300)}`);

@@ -88,6 +88,7 @@ test('memory is limited', async () => {
 test('without a working bwrap, execution fails clearly instead of running unsandboxed', async () => {
   await assert.rejects(ensureSandbox({ bwrap: '/nonexistent/bwrap' }), (e: unknown) => e instanceof SandboxUnavailableError && /never run unsandboxed/.test((e as Error).message));
   await assert.rejects(runSandboxed('print(1)', { bwrap: '/nonexistent/bwrap' }), SandboxUnavailableError);
+  await assert.rejects(ensureSandbox({ python: '/nonexistent/python3' }), /Python interpreter \/nonexistent\/python3 does not exist/);
 });
 
 test('reference solutions pass and wrong ones fail (HumanEval and MBPP program assembly)', async () => {

@@ -83,52 +83,6 @@ export function footprintTable(rows: readonly Footprint[]): string {
   return lines.join('\n');
 }
 
-/** Default power per busy CPU core for the CPU estimate (an assumption: a desktop-class core under load). */
-export const DEFAULT_WATTS_PER_CORE = 15;
-
-export interface CpuEstimate {
-  kind: 'estimate';
-  note: string;
-  cpuSeconds: number;
-  wattsPerCore: number;
-  pue: number;
-  carbonIntensity: number;
-  energyKWh: number;
-  kgco2eq: number;
-}
-
-/**
- * An ESTIMATE of a CPU run's energy: CPU-seconds (summed over cores) × an assumed power per
- * core × PUE. It is not a measurement: real power depends on the chip, clocks and idle cores.
- */
-export function cpuEstimate(cpuSeconds: number, opts: { wattsPerCore?: number; pue?: number; carbonIntensity?: number } = {}): CpuEstimate {
-  const wattsPerCore = opts.wattsPerCore ?? DEFAULT_WATTS_PER_CORE;
-  const pue = opts.pue ?? PAPER_PUE;
-  const carbonIntensity = opts.carbonIntensity ?? PAPER_CARBON_INTENSITY;
-  positive('cpu estimate', 'CPU seconds', cpuSeconds);
-  positive('cpu estimate', 'watts per core', wattsPerCore);
-  positive('cpu estimate', 'PUE', pue);
-  positive('cpu estimate', 'carbon intensity', carbonIntensity);
-  const energyKWh = (cpuSeconds / 3600) * wattsPerCore * pue / 1000;
-  return {
-    kind: 'estimate',
-    note: `estimate: CPU time x ${wattsPerCore} W per core x PUE ${pue}; not a power measurement`,
-    cpuSeconds, wattsPerCore, pue, carbonIntensity,
-    energyKWh,
-    kgco2eq: (energyKWh / 1000) * carbonIntensity * 1000,
-  };
-}
-
-/**
- * For training runs: measures this process's CPU time (all threads, user + system) between
- * construction and `estimate()`, so a trainer can store its own footprint next to its checkpoint.
- */
-export class CpuFootprintMeter {
-  private readonly start = process.cpuUsage();
-  constructor(private readonly opts: { wattsPerCore?: number; pue?: number; carbonIntensity?: number } = {}) {}
-  cpuSeconds(): number {
-    const d = process.cpuUsage(this.start);
-    return (d.user + d.system) / 1e6;
-  }
-  estimate(): CpuEstimate { return cpuEstimate(this.cpuSeconds(), this.opts); }
-}
+// The CPU-time estimate lives in src/util (floor 0) so that training runs (src/train, floor 4)
+// can record their own footprint; it is re-exported here as part of the carbon account.
+export { cpuEstimate, CpuFootprintMeter, DEFAULT_WATTS_PER_CORE, type CpuEstimate } from '../util/cpu-footprint.js';

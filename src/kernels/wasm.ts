@@ -7,8 +7,9 @@
  * (wasm32). createArena carves a region from the current heap, growing it, or starts a new heap
  * when 4 GiB would be exceeded, so a model larger than 4 GiB spans several heaps. Every heap has
  * its own kernel instance on every thread; the arrays of one kernel call must live in one heap.
- * Heap layout: [0, 64 KiB) unused (catches null offsets), the f16 -> f32 table (256 KiB), per-thread
- * scratch (packing buffers, cross-entropy tiles, quantized activations), then arenas.
+ * Heap layout: [0, 64 KiB) unused but for the work-claim counters at 1 KiB (offsets near 0 stay
+ * free, so a null offset is caught), the f16 -> f32 table (256 KiB), per-thread scratch (packing
+ * buffers, cross-entropy tiles, quantized activations), then arenas.
  */
 import { BumpArena } from './arena.js';
 import type { AdamWParams, Arena, Backend, F32, Weight } from './backend.js';
@@ -32,6 +33,7 @@ const SUMSQ_BLOCK = 65536;
 const PAGE = 65536;
 const MAX_PAGES = 65536;                 // 4 GiB: the wasm32 limit
 const MAX_HEAP_BYTES = MAX_PAGES * PAGE;
+const COUNTERS = 1024;                   // work-claim counters (two, a cache line apart), zeroed per call
 const F16_TABLE = 65536;
 const SCRATCH_BASE = F16_TABLE + 65536 * 4;
 const SCRATCH_PER_THREAD = 1 << 20;      // gemm packing 320 KiB + cross-entropy tile 256 KiB + rows; see asm
@@ -100,9 +102,12 @@ type Exports = Record<string, unknown> & {
 class Heap {
   top: number;
   readonly buffers = new Set<ArrayBufferLike>();
+  /** The work-claim counters the parallel kernels take chunks from. */
+  readonly counters: Int32Array;
   constructor(readonly index: number, readonly memory: WebAssembly.Memory, readonly exports: Exports, start: number) {
     this.top = start;
     this.buffers.add(memory.buffer);
+    this.counters = new Int32Array(memory.buffer, COUNTERS, 32);
   }
   get bytes(): number { return this.memory.buffer.byteLength; }
 }
@@ -205,7 +210,13 @@ class WasmBackend implements Backend {
     this.pool.run(heap, K[kernel], args);
   }
 
-  private scratch(): number[] { return [SCRATCH_BASE, SCRATCH_PER_THREAD]; }
+  /** Scratch base, per-thread stride and the zeroed work counters: the trailing arguments of the parallel kernels. */
+  private scratch(heap: number): number[] {
+    const c = this.heaps[heap].counters;
+    Atomics.store(c, 0, 0);
+    Atomics.store(c, 16, 0);
+    return [SCRATCH_BASE, SCRATCH_PER_THREAD, COUNTERS];
+  }
 
   /** The optional NaN/Inf probe on a kernel's output. */
   private finite(op: string, what: string, heap: number, x: ArrayBufferView | null, n: number, shape: string): void {
@@ -228,7 +239,7 @@ class WasmBackend implements Backend {
     checkLength(op, 'weight', weight, OC * C, `[OC, C] = [${OC}, ${C}]`);
     const p = this.ptrs(op, { out, inp, weight });
     if (N <= MATVEC_MAX_N) this.run(p.heap, 'matvec_f32', [p.out, p.inp, p.weight, N, C, OC]);
-    else this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, B_NT_F32, C, N, OC, C, 0, ...this.scratch()]);
+    else this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, B_NT_F32, C, N, OC, C, 0, ...this.scratch(p.heap)]);
     this.finite(op, 'out', p.heap, out, N * OC, `[${N}, ${OC}]`);
   }
 
@@ -242,9 +253,9 @@ class WasmBackend implements Backend {
     checkLength(op, 'weight', weight, OC * C, `[OC, C] = [${OC}, ${C}]`);
     const p = this.ptrs(op, { dinp, dweight, dout, inp, weight });
     // dinp[N,C] += dout[N,OC] · W[OC,C]
-    if (dinp) this.run(p.heap, 'gemm', [p.dinp, C, p.dout, OC, 1, p.weight, B_NN, C, N, C, OC, 1, ...this.scratch()]);
+    if (dinp) this.run(p.heap, 'gemm', [p.dinp, C, p.dout, OC, 1, p.weight, B_NN, C, N, C, OC, 1, ...this.scratch(p.heap)]);
     // dW[OC,C] += dout^T[OC,N] · inp[N,C]   (A read transposed: A[o,n] = dout[n*OC + o])
-    if (dweight) this.run(p.heap, 'gemm', [p.dweight, C, p.dout, 1, OC, p.inp, B_NN, C, OC, C, N, 1, ...this.scratch()]);
+    if (dweight) this.run(p.heap, 'gemm', [p.dweight, C, p.dout, 1, OC, p.inp, B_NN, C, OC, C, N, 1, ...this.scratch(p.heap)]);
     this.finite(op, 'dinp', p.heap, dinp, N * C, `[${N}, ${C}]`);
     this.finite(op, 'dweight', p.heap, dweight, OC * C, `[${OC}, ${C}]`);
   }
@@ -273,12 +284,12 @@ class WasmBackend implements Backend {
     if (N <= MATVEC_MAX_N) {
       if (weight.type === 'q8_0' || weight.type === 'q4_0') {
         if (N * C * 3 + N * (C / 32) * 8 + 64 > SCRATCH_PER_THREAD) throw new Error(`${op}: cols = ${C} exceeds the kernel scratch`);
-        this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC, ...this.scratch()]);
+        this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC, SCRATCH_BASE, SCRATCH_PER_THREAD]);
       } else {
         this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC]);
       }
     } else {
-      this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, spec.kind, C, N, OC, C, 0, ...this.scratch()]);
+      this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, spec.kind, C, N, OC, C, 0, ...this.scratch(p.heap)]);
     }
     this.finite(op, 'out', p.heap, out, N * OC, `[${N}, ${OC}]`);
   }
@@ -426,7 +437,7 @@ class WasmBackend implements Backend {
     checkLength(op, 'k', k, nkv, kvs);
     checkLength(op, 'v', v, nkv, kvs);
     const p = this.ptrs(op, { out, lse, q, k, v });
-    this.run(p.heap, 'attention_forward', [p.out, p.lse, p.q, p.k, p.v, B, T, nHeads, nKvHeads, headDim, ...this.scratch()]);
+    this.run(p.heap, 'attention_forward', [p.out, p.lse, p.q, p.k, p.v, B, T, nHeads, nKvHeads, headDim, ...this.scratch(p.heap)]);
     this.finite(op, 'out', p.heap, out, nq, qs);
   }
 
@@ -442,7 +453,7 @@ class WasmBackend implements Backend {
     for (const [n, a] of [['dk', dk], ['dv', dv], ['k', k], ['v', v]] as const) checkLength(op, n, a, nkv, kvs);
     checkLength(op, 'lse', lse, B * nHeads * T, `[B, nHeads, T] = [${B}, ${nHeads}, ${T}]`);
     const p = this.ptrs(op, { dq, dk, dv, dout, q, k, v, out, lse });
-    this.run(p.heap, 'attention_backward', [p.dq, p.dk, p.dv, p.dout, p.q, p.k, p.v, p.out, p.lse, B, T, nHeads, nKvHeads, headDim, ...this.scratch()]);
+    this.run(p.heap, 'attention_backward', [p.dq, p.dk, p.dv, p.dout, p.q, p.k, p.v, p.out, p.lse, B, T, nHeads, nKvHeads, headDim, ...this.scratch(p.heap)]);
     this.finite(op, 'dq', p.heap, dq, nq, qs);
     this.finite(op, 'dk', p.heap, dk, nkv, kvs);
     this.finite(op, 'dv', p.heap, dv, nkv, kvs);
@@ -461,7 +472,7 @@ class WasmBackend implements Backend {
     checkLength(op, 'kCache', kCache, (pos0 + T) * nKvHeads * headDim, kvs);
     checkLength(op, 'vCache', vCache, (pos0 + T) * nKvHeads * headDim, kvs);
     const p = this.ptrs(op, { out, q, kCache, vCache });
-    this.run(p.heap, 'attention_cached', [p.out, p.q, p.kCache, p.vCache, T, pos0, nHeads, nKvHeads, headDim, ...this.scratch()]);
+    this.run(p.heap, 'attention_cached', [p.out, p.q, p.kCache, p.vCache, T, pos0, nHeads, nKvHeads, headDim, ...this.scratch(p.heap)]);
     this.finite(op, 'out', p.heap, out, nq, qs);
   }
 
@@ -482,7 +493,7 @@ class WasmBackend implements Backend {
     checkLength(op, 'losses', losses, N, `[N] = [${N}]`);
     if (V === 0 && N > 0) throw new Error(`${op}: V = 0 (empty vocabulary)`);
     const p = this.ptrs(op, { losses, lse, x, weight, targets });
-    this.run(p.heap, 'cross_entropy_forward', [p.losses, p.lse, p.x, p.weight, p.targets, N, C, V, ...this.scratch()]);
+    this.run(p.heap, 'cross_entropy_forward', [p.losses, p.lse, p.x, p.weight, p.targets, N, C, V, ...this.scratch(p.heap)]);
     this.finite(op, 'losses', p.heap, losses, N, `[${N}]`);
   }
 
@@ -494,7 +505,7 @@ class WasmBackend implements Backend {
     checkLength(op, 'dweight', dweight, V * C, `[V, C] = [${V}, ${C}]`);
     checkLength(op, 'dlosses', dlosses, N, `[N] = [${N}]`);
     const p = this.ptrs(op, { dx, dweight, dlosses, x, weight, targets, lse });
-    this.run(p.heap, 'cross_entropy_backward', [p.dx, p.dweight, p.dlosses, p.x, p.weight, p.targets, p.lse, N, C, V, ...this.scratch()]);
+    this.run(p.heap, 'cross_entropy_backward', [p.dx, p.dweight, p.dlosses, p.x, p.weight, p.targets, p.lse, N, C, V, ...this.scratch(p.heap)]);
     this.finite(op, 'dx', p.heap, dx, N * C, `[${N}, ${C}]`);
     this.finite(op, 'dweight', p.heap, dweight, V * C, `[${V}, ${C}]`);
   }

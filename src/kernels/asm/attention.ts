@@ -7,10 +7,10 @@
 // per thread — nothing grows with T².
 //
 // Every row's arithmetic is independent of which block or thread handles it, so results do not
-// depend on the thread count. Work units: forward (batch, head, block of QB query rows),
-// interleaved over threads; backward (batch, kv head): one thread owns every write to that kv
-// head's dk/dv and its query heads' dq, summing rows in ascending order.
-import { fma, expv, hsum, zero } from './simd';
+// depend on the thread count. Work units, claimed by the threads from a shared counter: forward
+// (batch, head, block of QB query rows); backward (batch, kv head): the thread that claims it does
+// every write to that kv head's dk/dv and its query heads' dq, summing rows in ascending order.
+import { fma, expv, hsum, zero, claim } from './simd';
 
 const TILE: i32 = 64;
 const QB: i32 = 16; // query rows per forward work unit (a multiple of 4)
@@ -181,7 +181,7 @@ function attend4(out: usize, lse: usize, q0: usize, qStride: usize, rows: i32, k
 }
 
 export function attention_forward(out: usize, lse: usize, q: usize, k: usize, v: usize,
-  B: i32, T: i32, nH: i32, nKv: i32, hd: i32, scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
+  B: i32, T: i32, nH: i32, nKv: i32, hd: i32, scratch: usize, scratchStride: usize, counter: usize, tid: i32, nth: i32): void {
   const sc = scratch + <usize>tid * scratchStride;
   const scl: f32 = <f32>1 / Mathf.sqrt(<f32>hd);
   const group = nH / nKv;
@@ -189,10 +189,10 @@ export function attention_forward(out: usize, lse: usize, q: usize, k: usize, v:
   const units = B * nH * nqb;
   const qRow = <usize>(nH * hd) << 2;
   const kvRow = <usize>(nKv * hd) << 2;
-  for (let u = tid; u < units; u += nth) {
-    // the last query blocks cost the most: walk them first so the interleave balances
-    const qb = nqb - 1 - u % nqb;
-    const bh = u / nqb;
+  for (let u = claim(counter); u < units; u = claim(counter)) {
+    // the last query blocks cost the most: hand them out first, so the cheap ones even out the end
+    const qb = nqb - 1 - u / (B * nH);
+    const bh = u % (B * nH);
     const h = bh % nH, b = bh / nH;
     const kvh = h / group;
     const kb = k + <usize>(b * T) * kvRow + (<usize>(kvh * hd) << 2);
@@ -207,7 +207,7 @@ export function attention_forward(out: usize, lse: usize, q: usize, k: usize, v:
 
 export function attention_backward(dq: usize, dk: usize, dv: usize, dout: usize, q: usize, k: usize, v: usize,
   out: usize, lse: usize, B: i32, T: i32, nH: i32, nKv: i32, hd: i32, scratch: usize, scratchStride: usize,
-  tid: i32, nth: i32): void {
+  counter: usize, tid: i32, nth: i32): void {
   const sc = scratch + <usize>tid * scratchStride;
   const P = sc;                                   // 4 × TILE probabilities
   const dS = P + <usize>(4 * TILE * 4);           // 4 × TILE: dP, then dS
@@ -220,7 +220,7 @@ export function attention_backward(dq: usize, dk: usize, dv: usize, dout: usize,
   const qRow = <usize>(nH * hd) << 2;
   const kvRow = <usize>(nKv * hd) << 2;
   const units = B * nKv;
-  for (let u = tid; u < units; u += nth) {
+  for (let u = claim(counter); u < units; u = claim(counter)) {
     const b = u / nKv, kvh = u % nKv;
     const kvOff = <usize>(b * T) * kvRow + (<usize>(kvh * hd) << 2);
     const kb = k + kvOff, vb = v + kvOff, dkb = dk + kvOff, dvb = dv + kvOff;
@@ -287,7 +287,7 @@ export function attention_backward(dq: usize, dk: usize, dv: usize, dout: usize,
  * Units (block of 4 rows, head) interleaved over threads.
  */
 export function attention_cached(out: usize, q: usize, kCache: usize, vCache: usize, T: i32, pos0: i32,
-  nH: i32, nKv: i32, hd: i32, scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
+  nH: i32, nKv: i32, hd: i32, scratch: usize, scratchStride: usize, counter: usize, tid: i32, nth: i32): void {
   const sc = scratch + <usize>tid * scratchStride;
   const scl: f32 = <f32>1 / Mathf.sqrt(<f32>hd);
   const group = nH / nKv;
@@ -295,7 +295,7 @@ export function attention_cached(out: usize, q: usize, kCache: usize, vCache: us
   const kvRow = <usize>(nKv * hd) << 2;
   const nb = (T + 3) / 4;
   const units = nb * nH;
-  for (let u = tid; u < units; u += nth) {
+  for (let u = claim(counter); u < units; u = claim(counter)) {
     const t = (u / nH) * 4, h = u % nH;
     const kvh = h / group;
     const off = <usize>t * qRow + (<usize>(h * hd) << 2);

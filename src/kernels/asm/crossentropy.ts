@@ -3,12 +3,12 @@
 // in scratch) by the gemm, and consumed at once —
 //   forward: an online log-sum-exp per row (running max and rescaled sum) and the target logit;
 //   backward: dlogits = (softmax - onehot(target)) * dloss recomputed tile by tile, then
-//     dW[chunk] += dlogits^T · x   (vocabulary chunks split over threads: each dW row has one owner)
-//     dx[rows]  += dlogits · W[chunk]  (row blocks split over threads, chunks summed in order)
+//     dW[chunk] += dlogits^T · x   (vocabulary chunks claimed by threads: each dW row has one owner)
+//     dx[rows]  += dlogits · W[chunk]  (row blocks claimed by threads, chunks summed in order)
 //   The logits are recomputed once for each half (four N×C×V products instead of three) so every
 //   gradient element has exactly one writer and a fixed summation order: deterministic and
 //   identical across thread counts.
-import { expv, split, partStart, partEnd } from './simd';
+import { expv, claim } from './simd';
 import { gemmRange, GEMM_SCRATCH, B_NT_F32, B_NN } from './gemm';
 
 const RB: i32 = 256;
@@ -24,14 +24,14 @@ function logitsTile(tile: usize, x: usize, w: usize, r0: i32, rn: i32, v0: i32, 
 }
 
 export function cross_entropy_forward(losses: usize, lse: usize, x: usize, w: usize, targets: usize,
-  N: i32, C: i32, V: i32, scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
+  N: i32, C: i32, V: i32, scratch: usize, scratchStride: usize, counter: usize, tid: i32, nth: i32): void {
   const gs = scratch + <usize>tid * scratchStride;
   const tile = gs + <usize>GEMM_SCRATCH;
   const mrow = tile + <usize>(RB * VC * 4);
   const srow = mrow + <usize>(RB * 4);
   const trow = srow + <usize>(RB * 4);
   const nsb = (N + RB - 1) / RB;
-  for (let sb = tid; sb < nsb; sb += nth) {
+  for (let sb = claim(counter); sb < nsb; sb = claim(counter)) {
     const r0 = sb * RB, rn = min(RB, N - r0);
     for (let r = 0; r < rn; r++) {
       store<f32>(mrow + (<usize>r << 2), -Infinity);
@@ -89,15 +89,13 @@ function dlogitsTile(tile: usize, dlosses: usize, targets: usize, lse: usize, r0
 }
 
 export function cross_entropy_backward(dx: usize, dw: usize, dlosses: usize, x: usize, w: usize, targets: usize,
-  lse: usize, N: i32, C: i32, V: i32, scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
+  lse: usize, N: i32, C: i32, V: i32, scratch: usize, scratchStride: usize, counter: usize, tid: i32, nth: i32): void {
   const gs = scratch + <usize>tid * scratchStride;
   const tile = gs + <usize>GEMM_SCRATCH;
   const nsb = (N + RB - 1) / RB;
   const nvc = (V + VC - 1) / VC;
-  // dW: vocabulary chunks split over threads (contiguous ranges), row blocks in order.
-  split(nvc, 1, tid, nth);
-  const c0 = partStart, c1 = partEnd;
-  for (let vc = c0; vc < c1; vc++) {
+  // dW: vocabulary chunks claimed from the first counter, row blocks in order.
+  for (let vc = claim(counter); vc < nvc; vc = claim(counter)) {
     const v0 = vc * VC, vn = min(VC, V - v0);
     for (let sb = 0; sb < nsb; sb++) {
       const r0 = sb * RB, rn = min(RB, N - r0);
@@ -108,8 +106,9 @@ export function cross_entropy_backward(dx: usize, dw: usize, dlosses: usize, x: 
         true, gs, 0, vn, 0, C);
     }
   }
-  // dx: row blocks split over threads, vocabulary chunks in order.
-  for (let sb = tid; sb < nsb; sb += nth) {
+  // dx: row blocks claimed from the second counter (its own cache line), vocabulary chunks in order.
+  const counter2 = counter + 64;
+  for (let sb = claim(counter2); sb < nsb; sb = claim(counter2)) {
     const r0 = sb * RB, rn = min(RB, N - r0);
     for (let vc = 0; vc < nvc; vc++) {
       const v0 = vc * VC, vn = min(VC, V - v0);

@@ -7,7 +7,7 @@
 //      (packed per block, dequantizing on the way: the prefill path of quantized weights).
 // Summation order for every C element: K blocks in order, within a block k ascending — the same
 // whatever the thread partition, so results are identical across thread counts.
-import { fma, split, partStart, partEnd, halfToFloat } from './simd';
+import { fma, claim, halfToFloat } from './simd';
 
 export const B_NN: i32 = 0;
 export const B_NT_F32: i32 = 1;
@@ -252,18 +252,25 @@ export function gemmRange(c: usize, ldc: i32, a: usize, aRs: i32, aCs: i32, b: u
   }
 }
 
+/** Rows or columns per work chunk: about `target`, a multiple of `unit`, evenly spread over n. */
+function chunkSize(n: i32, target: i32, unit: i32): i32 {
+  const parts = max(1, (n + target - 1) / target);
+  const per = (n + parts - 1) / parts;
+  return max(unit, ((per + unit - 1) / unit) * unit);
+}
+
 /**
- * The parallel entry: thread tid of nth computes its share of C — a range of 8-column panels
- * when there are enough of them, else a range of 4-row panels.
+ * The parallel entry: C is cut into blocks of ~256 rows × ~256 columns that the threads claim
+ * from `counter` (each block packs its own B panel and A blocks).
  */
 export function gemm(c: usize, ldc: i32, a: usize, aRs: i32, aCs: i32, b: usize, kind: i32, ldb: i32,
-  M: i32, N: i32, K: i32, accumulate: i32, scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
+  M: i32, N: i32, K: i32, accumulate: i32, scratch: usize, scratchStride: usize, counter: usize, tid: i32, nth: i32): void {
   const s = scratch + <usize>tid * scratchStride;
-  if ((N + 7) / 8 >= 2 * nth || M <= 4) {
-    split(N, 8, tid, nth);
-    if (partStart < partEnd) gemmRange(c, ldc, a, aRs, aCs, b, kind, ldb, K, accumulate != 0, s, 0, M, partStart, partEnd);
-  } else {
-    split(M, 4, tid, nth);
-    if (partStart < partEnd) gemmRange(c, ldc, a, aRs, aCs, b, kind, ldb, K, accumulate != 0, s, partStart, partEnd, 0, N);
+  const cm = chunkSize(M, 256, 4), cn = chunkSize(N, 256, 8);
+  const rowChunks = (M + cm - 1) / cm, colChunks = (N + cn - 1) / cn;
+  const total = rowChunks * colChunks;
+  for (let t = claim(counter); t < total; t = claim(counter)) {
+    const i0 = (t % rowChunks) * cm, j0 = (t / rowChunks) * cn;
+    gemmRange(c, ldc, a, aRs, aCs, b, kind, ldb, K, accumulate != 0, s, i0, min(M, i0 + cm), j0, min(N, j0 + cn));
   }
 }

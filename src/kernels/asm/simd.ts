@@ -100,6 +100,13 @@ export function zero(x: usize, n: i32): void {
   memory.fill(x, 0, <usize>n << 2);
 }
 
+// ---- dynamic work claiming: heavy kernels cut their work into chunks that threads claim from a
+// shared counter (zeroed by the dispatcher before every call), so a thread the OS deschedules on a
+// busy machine does not hold up the others. A chunk's arithmetic never depends on which thread
+// runs it, so results stay identical across thread counts.
+// @ts-ignore: decorator
+@inline export function claim(counter: usize): i32 { return atomic.add<i32>(counter, 1); }
+
 // ---- work partitioning: results of split() are left in these module globals (thread-local:
 // every thread has its own instance) so the kernels need no allocation.
 export let partStart: i32 = 0;

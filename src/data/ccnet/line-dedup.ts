@@ -15,7 +15,7 @@
  */
 import { FlatHashSet } from './hash-set.js';
 import { normalizeForDedup } from './normalize.js';
-import { sha1Prefix64 } from './sha1-prefix.js';
+import { paddedLength, sha1Prefix64InPlace } from './sha1-prefix.js';
 
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(1 << 16);
@@ -47,7 +47,7 @@ function hashLine(content: string, start: number, end: number, out: Uint32Array,
   let s = start, e = end;
   while (s < e && isPySpaceAscii(content.charCodeAt(s))) s++;
   while (e > s && isPySpaceAscii(content.charCodeAt(e - 1))) e--;
-  if (scratch.length < (e - s) * 3 + 8) scratch = new Uint8Array((e - s) * 6 + 64);
+  if (scratch.length < paddedLength((e - s) * 3)) scratch = new Uint8Array(paddedLength((e - s) * 6));
   let w = 0;
   let ascii = true;
   for (let k = s; k < e; k++) {
@@ -58,10 +58,10 @@ function hashLine(content: string, start: number, end: number, out: Uint32Array,
   }
   if (!ascii) {
     const norm = normalizeForDedup(content.slice(start, end));
-    if (norm.length * 3 > scratch.length) scratch = new Uint8Array(norm.length * 6);
+    if (paddedLength(norm.length * 3) > scratch.length) scratch = new Uint8Array(paddedLength(norm.length * 6));
     w = encoder.encodeInto(norm, scratch).written;
   }
-  sha1Prefix64(scratch, 0, w, out, i);
+  sha1Prefix64InPlace(scratch, w, out, i);
 }
 
 /** Pass 1: collects the line hashes of a group of documents. */

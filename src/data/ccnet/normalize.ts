@@ -34,7 +34,22 @@ const PY_STRIP_RE = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'gu');
 // Fast path: a line of printable ASCII only needs strip + lowercase + digit replacement.
 const NON_SIMPLE_ASCII_RE = /[^\x20-\x7e]/;
 
+/** Python's str.isspace() for one UTF-16 unit (all Unicode spaces are in the BMP). */
+function isPySpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13) || (c >= 28 && c <= 31);
+  if (c < 0x85) return false;
+  return c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
+}
+
 export function pyStrip(s: string): string {
+  let a = 0, b = s.length;
+  while (a < b && isPySpace(s.charCodeAt(a))) a++;
+  while (b > a && isPySpace(s.charCodeAt(b - 1))) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/** The regex form of pyStrip (tests check the loop against it). */
+export function pyStripSlow(s: string): string {
   return s.replace(PY_STRIP_RE, '');
 }
 
@@ -117,13 +132,13 @@ export function normalizeForLm(line: string): string {
 
 /** The regex chain, kept as the readable definition the one-pass versions are tested against. */
 export function normalizeForDedupSlow(line: string): string {
-  let s = pyStrip(line);
+  const s = pyStripSlow(line);
   if (s.length === 0) return s;
   return s.toLowerCase().replace(DIGIT_RE, '0').replace(PUNCT_OR_CONTROL_RE, '');
 }
 
 export function normalizeForLmSlow(line: string): string {
-  let s = pyStrip(line);
+  let s = pyStripSlow(line);
   if (s.length === 0) return s;
   s = stripAccents(s.toLowerCase());
   return replaceUnicodePunct(s.replace(DIGIT_RE, '0')).replace(CONTROL_RE, '');

@@ -43,7 +43,7 @@ export class ReferenceClassifier {
 
   static train(positives: readonly string[], negatives: readonly string[], options: TrainOptions = {}): ReferenceClassifier {
     if (positives.length === 0 || negatives.length === 0) throw new Error(`need both positive (${positives.length}) and negative (${negatives.length}) training pages`);
-    // Defaults suit a few thousand pages; tiny sets need more epochs (the test uses lr 1, 50 epochs).
+    // Defaults suit a few thousand pages; tiny sets need more epochs (the test uses lr 2, 10 epochs).
     const m = trainSupervised(toTrainingText(positives, negatives, options.seed ?? 1), { dim: 16, epoch: 25, lr: 0.5, wordNgrams: 2, bucket: 200000, minCount: 1, ...options });
     return new ReferenceClassifier(m.classifier);
   }

@@ -8,20 +8,27 @@
 const W = new Int32Array(80);
 let block = new Uint8Array(128);
 
-/** Digest bytes 0..3 / 4..7 as little-endian uint32s; `lo` is bits 0..31 of CCNet's uint64. */
-export interface Hash64 {
-  lo: number;
-  hi: number;
-}
-
 const bswap = (x: number): number => (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+
+/** Bytes `sha1Prefix64InPlace` needs in its buffer for a message of `len` bytes (with padding). */
+export function paddedLength(len: number): number {
+  return ((len + 8) >>> 6) * 64 + 64;
+}
 
 /** Writes the 64-bit prefix of sha1(bytes[start, end)) into out[outIndex*2], out[outIndex*2+1] (lo, hi). */
 export function sha1Prefix64(bytes: Uint8Array, start: number, end: number, out: Uint32Array, outIndex: number): void {
   const len = end - start;
-  const padded = ((len + 8) >>> 6) * 64 + 64; // message + 0x80 + length, rounded to 64-byte blocks
-  if (block.length < padded) block = new Uint8Array(padded * 2);
+  if (block.length < paddedLength(len)) block = new Uint8Array(paddedLength(len) * 2);
   block.set(bytes.subarray(start, end), 0);
+  sha1Prefix64InPlace(block, len, out, outIndex);
+}
+
+/**
+ * The same over buf[0, len), padding in place: buf must hold paddedLength(len) bytes and its bytes
+ * after `len` are overwritten. Saves a copy when the caller builds the message itself.
+ */
+export function sha1Prefix64InPlace(block: Uint8Array, len: number, out: Uint32Array, outIndex: number): void {
+  const padded = paddedLength(len);
   block.fill(0, len, padded);
   block[len] = 0x80;
   const bitLen = len * 8;

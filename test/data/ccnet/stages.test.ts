@@ -96,7 +96,7 @@ test('Wikipedia-reference classifier: held-out accuracy on wiki articles vs craw
   assert.ok(pos.length >= 80 && neg.length >= 30);
   const split = (a: string[]) => [a.filter((_, i) => i % 4 !== 3), a.filter((_, i) => i % 4 === 3)];
   const [posTrain, posTest] = split(pos), [negTrain, negTest] = split(neg);
-  const clf = ReferenceClassifier.train(posTrain, negTrain, { lr: 1, epoch: 50 });
+  const clf = ReferenceClassifier.train(posTrain, negTrain, { lr: 2, epoch: 10 });
   const correct = posTest.filter((t) => clf.score(t) >= 0.5).length + negTest.filter((t) => clf.score(t) < 0.5).length;
   const acc = correct / (posTest.length + negTest.length);
   assert.ok(acc >= 0.9, `held-out accuracy ${acc}`);

@@ -207,6 +207,7 @@ export class FastTextClassifier {
     if (k === -1) k = this.dict.nlabels;
     if (k <= 0) throw new Error(`k must be positive or -1 (got ${k})`);
     this.computeHidden(this.words.data, this.words.length, this.hidden);
+    if (k === 1 && !this.tree) return this.predictTop1(threshold);
     const heap = new TopK(k);
     if (this.tree) this.dfs(heap, threshold, 2 * this.dict.nlabels - 2, 0);
     else {
@@ -219,6 +220,18 @@ export class FastTextClassifier {
       }
     }
     return heap.sorted().map(({ score, id }) => ({ label: this.dict.label(id), prob: Math.exp(score) }));
+  }
+
+  /** Softmax top-1 without the heap; on a tie the later label wins, as fastText's pop_heap leaves it. */
+  private predictTop1(threshold: number): Prediction[] {
+    this.computeOutput(this.hidden, this.out);
+    let best = -1, bestScore = -Infinity;
+    for (let i = 0; i < this.out.length; i++) {
+      if (this.out[i] < threshold) continue;
+      const s = stdLog(this.out[i]);
+      if (best < 0 || s >= bestScore) { best = i; bestScore = s; }
+    }
+    return best < 0 ? [] : [{ label: this.dict.label(best), prob: Math.exp(bestScore) }];
   }
 
   private dfs(heap: TopK, threshold: number, node: number, score: number): void {

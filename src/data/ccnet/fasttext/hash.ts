@@ -39,9 +39,10 @@ export function wordNgramStep(state: Uint32Array, wordHash: number): void {
   state[1] = newLo;
 }
 
-/** (hi * 2^32 + lo) mod m for m < 2^31, exactly. */
+/** (hi * 2^32 + lo) mod m for 0 < m < 2^31, exactly (every intermediate stays below 2^53). */
 export function mod64(hi: number, lo: number, m: number): number {
+  const r = TWO32 % m; // 2^32 mod m, split in 16-bit halves so products stay exact
   const x = hi % m;
-  const y = ((x * 65536) % m) * 65536 % m;
-  return (y + (lo % m)) % m;
+  const t = (x * Math.floor(r / 65536)) % m;
+  return (t * 65536 + x * (r % 65536) + lo) % m;
 }

@@ -34,7 +34,8 @@ pre-training (paper's AdamW recipe) -> validation loss before/after -> a sample 
   --threads N      compute threads [2]
   --vocab-size V   tokenizer vocabulary [1024]
   --seed S         seed of everything [1]
-  --steps N        a fixed number of training steps instead of the time budget`;
+  --steps N        a fixed number of training steps instead of the time budget (the budget's step
+                   count depends on this machine's speed; a fixed count makes the run reproducible)`;
 
 function freeRunDir(base: string): string {
   if (!existsSync(join(base, 'run.json'))) return base;

@@ -160,6 +160,9 @@ export class Trainer {
 
   saveCheckpoint(): string {
     const path = this.run.checkpointPath(this.step);
+    // Where the data stands (per source: weight and epochs so far — Table 1's columns, as achieved).
+    // Logged before the checkpoint exists, so a kill in between leaves a record that resume drops.
+    this.run.log({ step: this.step, kind: 'data', ...this.data.describe() });
     writeCheckpoint(path, {
       config: this.s.model,
       step: this.step,

@@ -12,6 +12,7 @@ import { LoadedModelAdapter } from '../eval/loaded-model.js';
 import { evaluateTask } from '../eval/runner.js';
 import { resolveTasks } from '../eval/tasks/registry.js';
 import { loadModel } from '../inference/index.js';
+import { PRESETS } from '../model/config.js';
 import type { ParamSet } from '../model/params.js';
 import { activationReport } from '../model/transformer.js';
 import { parseArgs } from 'node:util';
@@ -34,7 +35,7 @@ const HELP = `usage: llama-ts train --config FILE [options]     (options overrid
   --resume DIR          continue a run from its newest intact checkpoint (bit-exact with the same threads)
   --data SHARD...       training token shards (one source); several sources need a config file
   --val SHARD...        validation shards (validation loss every --eval-every steps)
-  --model NAME          preset (${'tiny, 15M, 42M, 110M, 1B, 7B, ...'}) [tiny]
+  --model NAME          preset (${Object.keys(PRESETS).join(', ')}) [tiny]
   --tokenizer FILE      tokenizer.model: BOS/EOS ids, and embedded in the exported model
   --batch N             sequences per micro-batch [8]      --seq-len N   tokens per sequence [256]
   --batch-tokens N      tokens per optimizer step, reached by gradient accumulation [batch*seq-len]

@@ -18,6 +18,7 @@ import { PieceType } from './model-proto.js';
 import { SPACE_SYMBOL } from './normalizer.js';
 import type { Vocab } from './vocab.js';
 import { appendIds, piecesOf, type EncodedPiece, type SegmentEncoder } from './piece-ids.js';
+import { IntTable } from './int-table.js';
 
 interface Pair { score: number; left: number; right: number; size: number }
 
@@ -69,8 +70,12 @@ export class BpeEncoder implements SegmentEncoder {
   private readonly cache = new Map<string, Int32Array>();
   /** Whether words may take the scan-based path (no frozen symbols, no piece both reserved and normal). */
   private readonly scanWords: boolean;
-  /** (left id, right id) → id of the merged piece, or -1: saves building and hashing the string. */
-  private readonly pairCache = new Map<number, number>();
+  /**
+   * left id × vocab size + right id → id of the piece their concatenation forms, for every split
+   * of every mergeable piece into two mergeable pieces (built when scanWords): every pair that can
+   * ever merge, so a pair lookup needs no string work.
+   */
+  private readonly mergeTable: IntTable;
 
   constructor(private readonly vocab: Vocab) {
     for (const s of vocab.userDefinedSymbols) {
@@ -85,7 +90,23 @@ export class BpeEncoder implements SegmentEncoder {
     this.wordwise = !crossing && !vocab.hasUnused;
     let overlap = false;
     for (const piece of vocab.reserved.keys()) if (vocab.mergeable.has(piece)) { overlap = true; break; }
-    this.scanWords = this.wordwise && this.userByFirstUnit.size === 0 && !overlap;
+    // Pair keys are left × size + right in an int32 table: vocabularies up to 46340 pieces.
+    this.scanWords = this.wordwise && this.userByFirstUnit.size === 0 && !overlap && vocab.size * vocab.size < 0x7fffffff;
+    const pairs = new Map<number, number>();
+    if (this.scanWords) {
+      const { mergeable, size } = vocab;
+      for (const [piece, id] of mergeable) {
+        for (let k = 1; k < piece.length; k++) {
+          const c = piece.charCodeAt(k);
+          if (c >= 0xdc00 && c <= 0xdfff) continue; // not a code point boundary
+          const a = mergeable.get(piece.slice(0, k));
+          if (a === undefined) continue;
+          const b = mergeable.get(piece.slice(k));
+          if (b !== undefined) pairs.set(a * size + b, id);
+        }
+      }
+    }
+    this.mergeTable = new IntTable(pairs, pairs.size);
   }
 
   /** Code unit → id of that one-character piece (-1: none, -2: not looked up yet), for the BMP. */
@@ -129,8 +150,9 @@ export class BpeEncoder implements SegmentEncoder {
       }
       if (best < 0) break;
       ids[best] = pair[best];
-      ids.copyWithin(best + 1, best + 2, n);
-      pair.copyWithin(best, best + 1, n - 1);
+      // Remove symbol best+1 (plain loops: copyWithin's call costs more on these short arrays).
+      for (let i = best + 1; i + 1 < n; i++) ids[i] = ids[i + 1];
+      for (let i = best; i + 2 < n; i++) pair[i] = pair[i + 1];
       n--;
       if (best > 0) pair[best - 1] = this.mergedIdOf(ids[best - 1], ids[best]);
       if (best + 1 < n) pair[best] = this.mergedIdOf(ids[best], ids[best + 1]);
@@ -140,14 +162,7 @@ export class BpeEncoder implements SegmentEncoder {
   }
 
   private mergedIdOf(a: number, b: number): number {
-    const key = a * this.vocab.size + b;
-    let v = this.pairCache.get(key);
-    if (v === undefined) {
-      v = this.vocab.mergeable.get(this.vocab.pieces[a] + this.vocab.pieces[b]) ?? -1;
-      if (this.pairCache.size >= MAX_CACHE_ENTRIES) this.pairCache.clear();
-      this.pairCache.set(key, v);
-    }
-    return v;
+    return this.mergeTable.get(a * this.vocab.size + b, -1);
   }
 
   /** Splits text into initial symbols: user-defined symbols (frozen) or single code points. */

@@ -19,9 +19,14 @@ export interface LoadedModelAdapterOptions {
 
 export interface TokenizedPair { contextIds: number[]; continuationIds: number[] }
 
-export function tokenizePair(tok: TextTokenizer, req: LoglikelihoodRequest): TokenizedPair {
+export function tokenizePair(tok: TextTokenizer, req: LoglikelihoodRequest, contextCache?: Map<string, number[]>): TokenizedPair {
   const { context, continuation } = splitAtBoundary(req.context, req.continuation);
-  const contextIds = tok.encode(context, { bos: true });
+  // The choices of an item share their context: encode it once per batch.
+  let contextIds = contextCache?.get(context);
+  if (!contextIds) {
+    contextIds = tok.encode(context, { bos: true });
+    contextCache?.set(context, contextIds);
+  }
   const whole = tok.encode(context + continuation, { bos: true });
   const continuationIds = whole.slice(contextIds.length);
   if (continuationIds.length === 0) {
@@ -80,14 +85,14 @@ export class LoadedModelAdapter implements EvalModel {
   async loglikelihood(reqs: readonly LoglikelihoodRequest[]): Promise<LoglikelihoodResult[]> {
     const out: LoglikelihoodResult[] = new Array(reqs.length);
     const maxLen = this.contextLength();
+    const contextCache = new Map<string, number[]>();
     const pairs = reqs.map((r) => {
-      const p = tokenizePair(this.tok, r);
+      const p = tokenizePair(this.tok, r, contextCache);
       // Too long for the context window: drop context tokens from the left (lm-evaluation-harness
       // does the same); the continuation itself must fit.
       if (p.continuationIds.length >= maxLen) throw new Error(`a continuation of ${p.continuationIds.length} tokens does not fit the model's context of ${maxLen}`);
       const over = p.contextIds.length + p.continuationIds.length - 1 - maxLen;
-      if (over > 0) p.contextIds = p.contextIds.slice(over);
-      return p;
+      return over > 0 ? { contextIds: p.contextIds.slice(over), continuationIds: p.continuationIds } : p;
     });
     // Group by context token sequence (key = ids joined) so each context is prefilled once.
     const groups = new Map<string, number[]>();

@@ -30,6 +30,14 @@ import type { Bucket, Tokenize } from './lm/perplexity.js';
 import { documentPerplexity, PerplexityCutoffs, whitespaceTokenize } from './lm/perplexity.js';
 import { ReferenceClassifier } from './quality.js';
 
+/** A copy of `doc` with fields added to its meta (the input document is left unchanged). */
+function withMeta(doc: Doc, add: Record<string, unknown>, text = doc.text): Doc {
+  const meta: Record<string, unknown> = {};
+  for (const k in doc.meta) meta[k] = doc.meta[k];
+  for (const k in add) meta[k] = add[k];
+  return { id: doc.id, text, source: doc.source, meta };
+}
+
 /** Pass 1: collect line hashes; `dump(path)` or `onClose` writes them. */
 export function lineHashStage(options: { dir?: string; collector?: HashCollector } = {}): Stage & { collector: HashCollector } {
   const collector = options.collector ?? new HashCollector();
@@ -75,7 +83,7 @@ export function lineDedupStage(options: { hashes?: FlatHashSet; hashDir?: string
     process(doc: Doc): StageResult {
       const r = get().process(doc.text);
       if (!r) return drop('duplicate-lines', 'every line was seen elsewhere');
-      return { ...doc, text: r.text, meta: { ...doc.meta, original_nlines: r.originalLines, nlines: r.lineIds.length, line_ids: r.lineIds } };
+      return withMeta(doc, { original_nlines: r.originalLines, nlines: r.lineIds.length, line_ids: r.lineIds }, r.text);
     },
   };
 }
@@ -97,7 +105,7 @@ export function langIdStage(o: LangIdStageOptions): Stage {
       const g = o.identifier.identify(doc.text);
       if (!g || g.score < threshold) return drop('low-language-score', g ? `${g.language} ${g.score.toFixed(3)} < ${threshold}` : 'no token known to the model');
       if (keep && !keep.has(g.language)) return drop('language-not-kept', g.language);
-      return { ...doc, meta: { ...doc.meta, language: g.language, language_score: Math.round(g.score * 100) / 100, lang: g.language } };
+      return withMeta(doc, { language: g.language, language_score: Math.round(g.score * 100) / 100, lang: g.language });
     },
   };
 }
@@ -117,16 +125,10 @@ export function perplexityStage(o: PerplexityStageOptions): Stage {
     process(doc: Doc): StageResult {
       const lang = typeof doc.meta.language === 'string' ? doc.meta.language : undefined;
       const model = lang === undefined ? undefined : o.models.get(lang);
-      const meta: Record<string, unknown> = { ...doc.meta };
-      let pp: number | undefined;
-      if (model) {
-        pp = documentPerplexity(model, doc.text, { tokenize }).perplexity;
-        meta.perplexity = pp;
-      }
+      const pp = model ? documentPerplexity(model, doc.text, { tokenize }).perplexity : undefined;
       const bucket: Bucket = o.cutoffs ? o.cutoffs.bucket(lang, pp) : 'all';
-      meta.bucket = bucket;
       if (dropSet.has(bucket)) return drop('perplexity-bucket', `${lang} ${bucket} (perplexity ${pp})`);
-      return { ...doc, meta };
+      return withMeta(doc, pp === undefined ? { bucket } : { perplexity: pp, bucket });
     },
   };
 }
@@ -138,7 +140,7 @@ export function qualityStage(o: { classifier: ReferenceClassifier; threshold?: n
     process(doc: Doc): StageResult {
       const s = o.classifier.score(doc.text);
       if (s < threshold) return drop('not-reference-like', `${s.toFixed(3)} < ${threshold}`);
-      return { ...doc, meta: { ...doc.meta, quality_score: Math.round(s * 1000) / 1000 } };
+      return withMeta(doc, { quality_score: Math.round(s * 1000) / 1000 });
     },
   };
 }

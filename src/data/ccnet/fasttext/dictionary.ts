@@ -41,6 +41,19 @@ export class IntList {
     }
     this.data[this.length++] = v;
   }
+  /** Appends all of `v` (one bounds check and a block copy). */
+  pushAll(v: Int32Array): void {
+    const need = this.length + v.length;
+    if (need > this.data.length) {
+      let cap = this.data.length * 2;
+      while (cap < need) cap *= 2;
+      const d = new Int32Array(cap);
+      d.set(this.data.subarray(0, this.length));
+      this.data = d;
+    }
+    this.data.set(v, this.length);
+    this.length = need;
+  }
   clear(): void {
     this.length = 0;
   }
@@ -245,8 +258,7 @@ export class Dictionary {
       } else if (this.args.maxn <= 0) {
         words.push(wid);
       } else {
-        const sw = this.subwords[wid];
-        for (let k = 0; k < sw.length; k++) words.push(sw[k]);
+        words.pushAll(this.subwords[wid]);
       }
       wordHashes.push(h | 0);
     } else if (wid >= 0) {
@@ -263,23 +275,23 @@ export class Dictionary {
   static readonly OOV_CACHE_SIZE = 1 << 16;
 
   private oovSubwords(bytes: Uint8Array, s: number, e: number, h: number, out: IntList): void {
-    const hit = this.oovCache.get(h);
+    const hit = this.oovCache.get(h | 0); // int32 keys stay unboxed
     if (hit && hit.bytes.length === e - s) {
       let eq = true;
       for (let k = 0; k < hit.bytes.length; k++) if (hit.bytes[k] !== bytes[s + k]) { eq = false; break; }
       if (eq) {
-        const r = hit.rows;
-        for (let k = 0; k < r.length; k++) out.push(r[k]);
+        out.pushAll(hit.rows);
         return;
       }
     }
     const tmp = this.oovTmp;
     tmp.clear();
     this.computeSubwords(bytes, s, e, tmp);
-    for (let k = 0; k < tmp.length; k++) out.push(tmp.data[k]);
+    const rows = tmp.data.slice(0, tmp.length);
+    out.pushAll(rows);
     if (e - s > 64) return; // long junk tokens are not worth keeping
     if (this.oovCache.size >= Dictionary.OOV_CACHE_SIZE) this.oovCache.clear();
-    this.oovCache.set(h, { bytes: bytes.slice(s, e), rows: tmp.data.slice(0, tmp.length) });
+    this.oovCache.set(h | 0, { bytes: bytes.slice(s, e), rows });
   }
 
   private readonly ngramState = new Uint32Array(2);

@@ -86,7 +86,7 @@ export class NgramModel {
    * Query index built on first use: when order × bits-per-id fits in 52 bits, each n-gram is a
    * number (ids packed in base 2^bits) and lookups skip building key strings. Reset by `set`.
    */
-  private numeric: { bits: number; tables: PackedNgramTable[] } | null = null;
+  private numeric: { bits: number; base: number; tables: PackedNgramTable[] } | null = null;
   private numericTried = false;
 
   constructor(order: number) {
@@ -142,7 +142,7 @@ export class NgramModel {
       }
       return m;
     });
-    this.numeric = { bits, tables };
+    this.numeric = { bits, base, tables };
   }
 
   /** log10 p(ids[pos] | ids[max(0,pos-order+1) .. pos-1]) with back-off. */
@@ -154,7 +154,7 @@ export class NgramModel {
     let entry: NgramEntry | undefined;
     if (num) {
       // keys[m] = n-gram of length m ending at pos, built right to left
-      const base = 2 ** num.bits;
+      const base = num.base; // (a precomputed power: `2 ** bits` here was most of the query time)
       let key = 0, mul = 1;
       const keys = this.keyBuf;
       for (let m = 1; m <= maxCtx + 1; m++) {

@@ -29,27 +29,43 @@ export function readFields(buf: Uint8Array, where: string, base = 0): RawField[]
   const fail = (msg: string): never => {
     throw new WireError(`${where}: ${msg} at byte offset ${base + pos}`);
   };
-  const varint = (): bigint => {
-    let result = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
+  // Varints of up to 7 bytes (49 bits) are summed as numbers; longer ones (negative int32s are
+  // written as 10 bytes) as bigints. Model files hold ~5 varints per piece, so this matters.
+  const varint = (): bigint | number => {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 7; i++) {
       if (pos >= buf.length) fail('truncated varint');
       const b = buf[pos++];
-      result |= BigInt(b & 0x7f) << shift;
+      result += (b & 0x7f) * mul;
       if ((b & 0x80) === 0) return result;
+      mul *= 128;
+    }
+    let big = BigInt(result);
+    let shift = 49n;
+    for (let i = 7; i < 10; i++) {
+      if (pos >= buf.length) fail('truncated varint');
+      const b = buf[pos++];
+      big |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return BigInt.asUintN(64, big);
       shift += 7n;
     }
     return fail('varint longer than 10 bytes');
   };
+  const small = (what: string): number => {
+    const v = varint();
+    if (typeof v !== 'number') return fail(`${what} too large`);
+    return v;
+  };
   while (pos < buf.length) {
     const start = pos;
-    const key = varint();
-    const no = Number(key >> 3n);
-    const wire = Number(key & 7n);
+    const key = small('field key');
+    const no = Math.floor(key / 8);
+    const wire = key % 8;
     if (no === 0) { pos = start; fail('field number 0 (not a protobuf message)'); }
     let value: bigint | Uint8Array;
     switch (wire) {
-      case WIRE_VARINT: value = varint(); break;
+      case WIRE_VARINT: { const v = varint(); value = typeof v === 'number' ? BigInt(v) : v; break; }
       case WIRE_FIXED64:
         if (pos + 8 > buf.length) fail(`truncated 64-bit field ${no}`);
         value = buf.subarray(pos, pos + 8); pos += 8; break;
@@ -57,9 +73,9 @@ export function readFields(buf: Uint8Array, where: string, base = 0): RawField[]
         if (pos + 4 > buf.length) fail(`truncated 32-bit field ${no}`);
         value = buf.subarray(pos, pos + 4); pos += 4; break;
       case WIRE_LEN: {
-        const len = varint();
-        if (len > BigInt(buf.length - pos)) fail(`field ${no} claims ${len} bytes but only ${buf.length - pos} remain (truncated file?)`);
-        value = buf.subarray(pos, pos + Number(len)); pos += Number(len); break;
+        const len = small(`length of field ${no}`);
+        if (len > buf.length - pos) fail(`field ${no} claims ${len} bytes but only ${buf.length - pos} remain (truncated file?)`);
+        value = buf.subarray(pos, pos + len); pos += len; break;
       }
       default: pos = start; return fail(`unsupported wire type ${wire} for field ${no} (not a protobuf message?)`);
     }

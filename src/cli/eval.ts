@@ -117,6 +117,17 @@ export async function run(args: string[]): Promise<number> {
   if (logFile) writeFileSync(logFile, '');
   const results: TaskResult[] = [];
   const progress = progressPrinter();
+  const out = values.out ?? 'eval-report.json';
+  const md = out.replace(/\.json$/i, '') + '.md';
+  const writeReport = (failure?: string) => {
+    const report: EvalReport = {
+      kind: 'llama-ts-eval-report', formatVersion: 1, createdAt: new Date().toISOString(),
+      model: { name: model.name, source: values.server ? `server ${values.server}` : `file ${values.model}`, ...(loaded ? { config: loaded.config } : {}) },
+      seed, limit: limit ?? null, dataDir, results, ...(failure ? { incomplete: failure } : {}),
+    };
+    writeAtomic(out, JSON.stringify(report, null, 2) + '\n');
+    writeAtomic(md, markdownReport(report));
+  };
   try {
     for (const task of tasks) {
       const r = await evaluateTask(task, model, {
@@ -129,20 +140,18 @@ export async function run(args: string[]): Promise<number> {
       const p = r.metrics[r.meta.primaryMetric] ?? Object.values(r.metrics)[0];
       console.log(`${r.task}: ${r.meta.primaryMetric} ${p ? formatMetric(r.meta.primaryMetric, p) : 'n/a'} (${r.items} items, ${r.seconds.toFixed(1)} s)`);
     }
+  } catch (e) {
+    // Keep what finished: a failure in task 5 should not throw away tasks 1-4.
+    if (results.length > 0) {
+      writeReport(`stopped: ${(e as Error).message}`);
+      console.error(`partial report (${results.length} of ${tasks.length} tasks): ${out}, ${md}`);
+    }
+    throw e;
   } finally {
     await model.close?.();
     loaded?.dispose();
   }
-
-  const report: EvalReport = {
-    kind: 'llama-ts-eval-report', formatVersion: 1, createdAt: new Date().toISOString(),
-    model: { name: model.name, source: values.server ? `server ${values.server}` : `file ${values.model}`, ...(loaded ? { config: loaded.config } : {}) },
-    seed, limit: limit ?? null, dataDir, results,
-  };
-  const out = values.out ?? 'eval-report.json';
-  const md = out.replace(/\.json$/i, '') + '.md';
-  writeAtomic(out, JSON.stringify(report, null, 2) + '\n');
-  writeAtomic(md, markdownReport(report));
+  writeReport();
   console.log(`report: ${out}, ${md}${logFile ? `, items: ${logFile}` : ''}`);
   return 0;
 }

@@ -15,6 +15,8 @@ export interface EvalReport {
   limit: number | null;
   dataDir: string;
   results: TaskResult[];
+  /** Set when the run stopped early; results holds the tasks that finished. */
+  incomplete?: string;
 }
 
 const GROUP_TITLES: Record<string, string> = {
@@ -49,6 +51,7 @@ function primary(r: TaskResult): [string, MetricValue] | null {
 
 export function markdownReport(rep: EvalReport): string {
   const out: string[] = [`# Evaluation of ${rep.model.name}`, '',
+    ...(rep.incomplete ? [`**Incomplete run** (${rep.incomplete}).`, ''] : []),
     `seed ${rep.seed}; ${rep.limit !== null ? `limited to the first ${rep.limit} items per task (not comparable with full-set numbers)` : 'full evaluation sets'}; values in % ± one standard error unless noted.`, ''];
   const groups = [...new Set(rep.results.map((r) => r.meta.group))];
   for (const g of groups) {

@@ -76,9 +76,20 @@ test('bad input: unknown task, no data folder, malformed dataset, both/neither m
   try {
     mkdirSync(join(dir, 'winogrande'));
     writeFileSync(join(dir, 'winogrande/dev.jsonl'), '{"qID":"a","sentence":"x _ y","option1":"p","option2":"q","answer":"1"}\n\n{"qID":"b","sentence":"no blank","option1":"p","option2":"q","answer":"2"}\n');
-    const bad = await cli(['eval', '--server', 'http://127.0.0.1:9', '--tasks', 'winogrande', '--data-dir', dir]);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /winogrande\/dev\.jsonl:3: sentence has no "_" blank/);
+    mkdirSync(join(dir, 'piqa'));
+    writeFileSync(join(dir, 'piqa/valid.jsonl'), readFileSync(join(DATA, 'piqa/valid.jsonl'), 'utf8').split('\n').slice(0, 3).join('\n'));
+    writeFileSync(join(dir, 'piqa/valid-labels.lst'), '0\n1\n1\n');
+    const srv = await startFakeOpenAIServer(new CharNgramModel('Question: Answer: the a b c', 3));
+    try {
+      const out = join(dir, 'partial.json');
+      const bad = await cli(['eval', '--server', srv.url, '--tasks', 'piqa,winogrande', '--data-dir', dir, '--out', out]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /winogrande\/dev\.jsonl:3: sentence has no "_" blank/);
+      // The task that finished is kept in a report marked incomplete.
+      const rep = JSON.parse(readFileSync(out, 'utf8')) as EvalReport;
+      assert.deepEqual(rep.results.map((r) => [r.task, r.items]), [['piqa@1', 3]]);
+      assert.match(rep.incomplete ?? '', /stopped: .*sentence has no "_" blank/);
+    } finally { await srv.close(); }
   } finally { rmSync(dir, { recursive: true, force: true }); }
   const list = await cli(['eval', '--list-tasks']);
   assert.match(list.stdout, /truthfulqa_mc@1/);

@@ -87,7 +87,7 @@ export function mcPlan(doc: McDoc, rule: ChoiceRule, prefix = ''): ItemPlan {
       return {
         metrics,
         log: {
-          context: prefix + (Array.isArray(doc.context) ? doc.context : doc.context), choices: doc.choices,
+          context: Array.isArray(doc.context) ? doc.context.map((c) => prefix + c) : prefix + doc.context, choices: doc.choices,
           logprobs: ll.map((r) => r.logprob), scores, pred, gold: doc.gold, correct, ...doc.info,
         },
       };

@@ -19,7 +19,16 @@ export const RANDOM_LABEL = '__label__cc';
 
 /** One classifier input line: CCNet-normalized, lines joined by spaces. */
 export function classifierText(text: string): string {
-  return text.split('\n').map(normalizeForLm).filter((l) => l.length > 0).join(' ');
+  let out = '';
+  let start = 0;
+  for (;;) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const l = normalizeForLm(text.slice(start, end));
+    if (l.length > 0) out = out.length > 0 ? out + ' ' + l : l;
+    if (end === text.length) return out;
+    start = end + 1;
+  }
 }
 
 export function toTrainingText(positives: readonly string[], negatives: readonly string[], seed = 1): string {

@@ -34,7 +34,11 @@ test('fnv1a sign-extends bytes >= 0x80 like fastText', () => {
 
 test('word n-gram hash: 64-bit h*116049371 + sign-extended int32, mod bucket (BigInt reference)', () => {
   const M = 1n << 64n;
-  for (const [h0, h1, bucket] of [[123456789, -98765432, 2000000], [-1, -1, 10007], [0x7fffffff, 5, 1 << 30]]) {
+  const cases: number[][] = [[123456789, -98765432, 2000000], [-1, -1, 10007], [0x7fffffff, 5, 1 << 30]];
+  let seed = 7;
+  const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) | 0);
+  for (let i = 0; i < 2000; i++) cases.push([rnd(), rnd(), 1 + ((rnd() >>> 1) % 2000000000)]);
+  for (const [h0, h1, bucket] of cases) {
     const st = new Uint32Array([h0 < 0 ? 0xffffffff : 0, h0 >>> 0]);
     wordNgramStep(st, h1);
     const ref = ((BigInt.asUintN(64, BigInt(h0)) * 116049371n + BigInt.asUintN(64, BigInt(h1))) % M);

@@ -300,13 +300,14 @@ export class Dictionary {
     const n = this.args.wordNgrams;
     const st = this.ngramState;
     const bucket = this.args.bucket;
+    const r = 4294967296 % bucket;
     for (let i = 0; i < hashes.length; i++) {
       const hi = hashes.data[i];
       st[0] = hi < 0 ? 0xffffffff : 0;
       st[1] = hi >>> 0;
       for (let j = i + 1; j < hashes.length && j < i + n; j++) {
         wordNgramStep(st, hashes.data[j]);
-        this.pushHash(words, mod64(st[0], st[1], bucket));
+        this.pushHash(words, mod64(st[0], st[1], bucket, r));
       }
     }
   }

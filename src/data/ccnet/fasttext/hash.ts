@@ -20,28 +20,27 @@ const TWO32 = 4294967296;
  * `hashes[j]` is a word hash stored as int32 and so sign-extended. State is [hi, lo] uint32s.
  */
 export function wordNgramStep(state: Uint32Array, wordHash: number): void {
-  const C = 116049371;
+  const C = 116049371; // < 2^27
   const lo = state[1], hi = state[0];
-  const p0 = (lo & 0xffff) * C; // < 2^43
-  const p1 = (lo >>> 16) * C; // < 2^43
-  const low = p0 + (p1 % 65536) * 65536; // < 2^44, exact
-  let newLo = low % TWO32;
-  let carry = Math.floor(low / TWO32) + Math.floor(p1 / 65536);
-  let newHi = (Math.imul(hi, C) + carry) >>> 0;
-  // add sign-extended int32
-  const sLo = wordHash >>> 0;
-  const sHi = (wordHash | 0) < 0 ? 0xffffffff : 0;
-  const sum = newLo + sLo;
-  newLo = sum % TWO32;
-  carry = sum >= TWO32 ? 1 : 0;
-  newHi = (newHi + sHi + carry) >>> 0;
+  // lo * C = b * 2^16 + a with a, b < 2^43 (exact doubles); its high 32 bits without a 2^59 product:
+  const a = (lo & 0xffff) * C;
+  const b = (lo >>> 16) * C;
+  const carryHi = Math.floor((b + Math.floor(a / 65536)) / 65536);
+  let newHi = (Math.imul(hi, C) + carryHi) >>> 0;
+  const prodLo = Math.imul(lo, C) >>> 0; // low 32 bits of lo * C
+  // + sign-extended int32 word hash
+  const sum = prodLo + (wordHash >>> 0);
+  const carry = sum >= TWO32 ? 1 : 0;
+  newHi = (newHi + ((wordHash | 0) < 0 ? 0xffffffff : 0) + carry) >>> 0;
   state[0] = newHi;
-  state[1] = newLo;
+  state[1] = sum >>> 0;
 }
 
-/** (hi * 2^32 + lo) mod m for 0 < m < 2^31, exactly (every intermediate stays below 2^53). */
-export function mod64(hi: number, lo: number, m: number): number {
-  const r = TWO32 % m; // 2^32 mod m, split in 16-bit halves so products stay exact
+/**
+ * (hi * 2^32 + lo) mod m for 0 < m < 2^31, exactly (every intermediate stays below 2^53). `r` is
+ * 2^32 mod m, which callers with a fixed m can pass precomputed.
+ */
+export function mod64(hi: number, lo: number, m: number, r = TWO32 % m): number {
   const x = hi % m;
   const t = (x * Math.floor(r / 65536)) % m;
   return (t * 65536 + x * (r % 65536) + lo) % m;

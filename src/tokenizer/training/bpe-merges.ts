@@ -94,17 +94,24 @@ export function runBpeMerges(input: MergeInput): string[] {
     return s;
   };
 
-  // symbols_[sid][i]: the symbol at each character position of each word (-1 once merged away).
-  const words: Int32Array[] = wordTexts.map((w) => {
-    const ids: number[] = [];
-    for (const ch of w) ids.push(charSymbol(ch.codePointAt(0)!));
-    return Int32Array.from(ids);
-  });
+  // symbols_[sid][i]: the symbol at each character position of each word (-1 once merged away),
+  // all words in one flat array (a typed array per word costs ~100 bytes each in V8).
+  const wordStart = new Int32Array(wordTexts.length + 1);
+  let totalChars = 0;
+  for (let sid = 0; sid < wordTexts.length; sid++) {
+    for (const _ of wordTexts[sid]) totalChars++;
+    wordStart[sid + 1] = totalChars;
+  }
+  const flat = new Int32Array(totalChars);
+  for (let sid = 0, k = 0; sid < wordTexts.length; sid++) {
+    for (const ch of wordTexts[sid]) flat[k++] = charSymbol(ch.codePointAt(0)!);
+  }
+  const wordCount = wordTexts.length;
 
   const addNewPair = (sid: number, left: number, right: number): void => {
     if (left === -1 || right === -1) return;
-    const w = words[sid];
-    const s = pairSymbol(w[left], w[right]);
+    const base = wordStart[sid];
+    const s = pairSymbol(flat[base + left], flat[base + right]);
     if (s < 0) return;
     active.add(s);
     const p = sid * POS_SID + left * 65536 + right;
@@ -133,8 +140,8 @@ export function runBpeMerges(input: MergeInput): string[] {
       const sid = Math.floor(p / POS_SID);
       const rem = p - sid * POS_SID;
       const left = Math.floor(rem / 65536), right = rem & 0xffff;
-      const w = words[sid];
-      if ((sid === prevSid && left === prevRight) || w[left] !== L || w[right] !== R) {
+      const base = wordStart[sid];
+      if ((sid === prevSid && left === prevRight) || flat[base + left] !== L || flat[base + right] !== R) {
         prevSid = -1; prevRight = 0;
       } else {
         freq += counts[sid];
@@ -145,22 +152,25 @@ export function runBpeMerges(input: MergeInput): string[] {
     list.length = kept;
     symFreq[s] = freq;
   };
-  const nextIndex = (w: Int32Array, i: number): number => {
-    for (let k = i + 1; k < w.length; k++) if (w[k] !== -1) return k;
+  const nextIndex = (sid: number, i: number): number => {
+    const base = wordStart[sid], len = wordStart[sid + 1] - base;
+    for (let k = i + 1; k < len; k++) if (flat[base + k] !== -1) return k;
     return -1;
   };
-  const prevIndex = (w: Int32Array, i: number): number => {
-    for (let k = i - 1; k >= 0; k--) if (w[k] !== -1) return k;
+  const prevIndex = (sid: number, i: number): number => {
+    const base = wordStart[sid];
+    for (let k = i - 1; k >= 0; k--) if (flat[base + k] !== -1) return k;
     return -1;
   };
-  const resetFreq = (w: Int32Array, left: number, right: number, best: number): void => {
+  const resetFreq = (sid: number, left: number, right: number, best: number): void => {
     if (left === -1 || right === -1) return;
-    const s = pairSymbol(w[left], w[right]);
+    const base = wordStart[sid];
+    const s = pairSymbol(flat[base + left], flat[base + right]);
     if (s >= 0 && s !== best) symFreq[s] = 0;
   };
 
   let active = new Set<number>();
-  for (let sid = 0; sid < words.length; sid++) for (let i = 1; i < words[sid].length; i++) addNewPair(sid, i - 1, i);
+  for (let sid = 0; sid < wordCount; sid++) for (let i = 1; i < wordStart[sid + 1] - wordStart[sid]; i++) addNewPair(sid, i - 1, i);
 
   const updateActive = (): void => {
     const live: number[] = [];
@@ -203,14 +213,14 @@ export function runBpeMerges(input: MergeInput): string[] {
       const sid = Math.floor(p / POS_SID);
       const rem = p - sid * POS_SID;
       const left = Math.floor(rem / 65536), right = rem & 0xffff;
-      const w = words[sid];
-      if (w[left] === -1) continue;
-      const next = nextIndex(w, right);
-      const prev = prevIndex(w, left);
-      resetFreq(w, prev, left, best);
-      resetFreq(w, right, next, best);
-      w[left] = best;
-      w[right] = -1;
+      const base = wordStart[sid];
+      if (flat[base + left] === -1) continue;
+      const next = nextIndex(sid, right);
+      const prev = prevIndex(sid, left);
+      resetFreq(sid, prev, left, best);
+      resetFreq(sid, right, next, best);
+      flat[base + left] = best;
+      flat[base + right] = -1;
       addNewPair(sid, prev, left);
       addNewPair(sid, left, next);
     }

@@ -146,6 +146,7 @@ export class MixtureLoader implements BatchSource {
   private readonly sources: Source[];
   readonly weights: number[];
   private readonly cumulative: number[];
+  private readonly lastUsable: number;
   private row = 0;
 
   constructor(specs: readonly SourceSpec[], readonly opts: MixtureOptions) {
@@ -170,6 +171,8 @@ export class MixtureLoader implements BatchSource {
     this.weights = raw.map((w) => w / total);
     let c = 0;
     this.cumulative = this.weights.map((w) => (c += w));
+    // (rounding can leave the last cumulative weight a hair below 1: such draws go to the last source with weight)
+    this.lastUsable = this.weights.reduce((last, w, i) => (w > 0 ? i : last), 0);
   }
 
   get seqLen(): number { return this.opts.seqLen; }
@@ -182,7 +185,7 @@ export class MixtureLoader implements BatchSource {
     for (let b = 0; b < B; b++) {
       const u = hashUniform(this.opts.seed, 0, this.row);
       let s = 0;
-      while (s < this.sources.length - 1 && (u >= this.cumulative[s] || this.weights[s] === 0)) s++;
+      while (s < this.lastUsable && (u >= this.cumulative[s] || this.weights[s] === 0)) s++;
       this.sources[s].read(row, 0, T + 1, T);
       tokens.set(row.subarray(0, T), b * T);
       targets.set(row.subarray(1, T + 1), b * T);

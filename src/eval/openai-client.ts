@@ -9,6 +9,8 @@
  *    "whole[len(context):]" rule. greedy = each such token is the top-1 of its top_logprobs
  *    (servers that return only the chosen token there make every continuation look greedy).
  *    A prompt's first token has no logprob; with an empty context the sum starts at the second.
+ *    If a server generates anyway (some insist on max_tokens >= 1), the trailing tokens that
+ *    spell the text beyond the prompt are dropped before counting.
  *  - generation: POST /v1/completions {prompt, max_tokens, temperature, stop, seed}; the text is
  *    cut again locally at the stop strings (the API takes at most 4).
  * Prompts go as lists of up to batchSize per request; a server that rejects a list (HTTP 400/422)
@@ -110,19 +112,26 @@ export class OpenAICompletionsModel implements EvalModel {
           for (const p of list) choices.push(...(await this.post({ prompt: p, echo: true, logprobs: 1, max_tokens: 0, temperature: 0 })));
         }
         if (choices.length !== list.length) throw new Error(`${this.endpoint}: sent ${list.length} prompts, got ${choices.length} choices`);
-        choices.forEach((ch, j) => { out[start + j] = this.parseEcho(ch); });
+        choices.forEach((ch, j) => { out[start + j] = this.parseEcho(ch, list[j]); });
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, chunks.length) }, worker));
     return out;
   }
 
-  private parseEcho(ch: CompletionChoice): EchoTokens {
+  private parseEcho(ch: CompletionChoice, prompt: string): EchoTokens {
     const lp = ch.logprobs;
     if (!lp || !Array.isArray(lp.token_logprobs) || !Array.isArray(lp.tokens)) {
       throw new Error(`${this.endpoint}: the response lacks logprobs.tokens/token_logprobs; the server must support echo=true with logprobs (vLLM and llama-ts serve do)`);
     }
-    return { logprobs: lp.token_logprobs, top: lp.top_logprobs ?? [] };
+    // A server that generates despite max_tokens: 0 returns prompt + generation: drop the
+    // trailing tokens that spell the generated text.
+    let keep = lp.token_logprobs.length;
+    if (typeof ch.text === 'string' && ch.text.length > prompt.length && ch.text.startsWith(prompt)) {
+      let extra = ch.text.length - prompt.length;
+      while (keep > 0 && extra > 0 && lp.tokens[keep - 1].length <= extra) extra -= lp.tokens[--keep].length;
+    }
+    return { logprobs: lp.token_logprobs.slice(0, keep), top: (lp.top_logprobs ?? []).slice(0, keep) };
   }
 
   async loglikelihood(reqs: readonly LoglikelihoodRequest[]): Promise<LoglikelihoodResult[]> {

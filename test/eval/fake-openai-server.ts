@@ -9,7 +9,7 @@ import { CharNgramModel } from '../../src/eval/char-ngram.js';
 
 export interface FakeServer { url: string; requests: Record<string, unknown>[]; close(): Promise<void> }
 
-export async function startFakeOpenAIServer(model: CharNgramModel, opts: { firstPromptOnly?: boolean } = {}): Promise<FakeServer> {
+export async function startFakeOpenAIServer(model: CharNgramModel, opts: { firstPromptOnly?: boolean; generateOnEcho?: number } = {}): Promise<FakeServer> {
   const requests: Record<string, unknown>[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -22,10 +22,13 @@ export async function startFakeOpenAIServer(model: CharNgramModel, opts: { first
       const prompts = Array.isArray(r.prompt) ? (opts.firstPromptOnly ? r.prompt.slice(0, 1) : r.prompt) : [r.prompt];
       const choices = prompts.map((prompt, index) => {
         if (r.echo) {
-          const t = model.tokenLogprobs(prompt, 0);
-          const tokens = [...prompt].flatMap((c) => c.split(''));
+          // generateOnEcho imitates servers that generate at least one token even with max_tokens: 0.
+          const gen = opts.generateOnEcho ? model.generateOne({ prompt, until: [], maxTokens: opts.generateOnEcho }) : '';
+          const text = prompt + gen;
+          const t = model.tokenLogprobs(text, 0);
+          const tokens = [...text].flatMap((c) => c.split(''));
           return {
-            index, text: prompt, finish_reason: 'length',
+            index, text, finish_reason: 'length',
             logprobs: {
               tokens,
               token_logprobs: t.logprobs.map((v, i) => (i === 0 ? null : v)),

@@ -59,6 +59,17 @@ test('server errors are reported with the endpoint and status', async () => {
   assert.throws(() => new OpenAICompletionsModel({ url: 'not a url' }), /is not a URL/);
 });
 
+test('tokens a server generates despite max_tokens: 0 are not counted', async () => {
+  const m = new CharNgramModel(TEXT, 4);
+  const srv = await startFakeOpenAIServer(m, { generateOnEcho: 3 });
+  try {
+    const reqs = [{ context: 'Question: what', continuation: ' is it?' }, { context: 'Answer:', continuation: ' it is' }];
+    const got = await new OpenAICompletionsModel({ url: srv.url }).loglikelihood(reqs);
+    const want = await m.loglikelihood(reqs);
+    got.forEach((g, i) => assert.ok(Math.abs(g.logprob - want[i].logprob) < 1e-9, `${g.logprob} vs ${want[i].logprob}`));
+  } finally { await srv.close(); }
+});
+
 test('a server that reads only the first prompt of a list is detected and asked one prompt at a time', async () => {
   const m = new CharNgramModel(TEXT, 4);
   const srv = await startFakeOpenAIServer(m, { firstPromptOnly: true });

@@ -62,6 +62,7 @@ class PairHeap {
 }
 
 const MAX_CACHE_ENTRIES = 1 << 18;
+const MAX_CACHED_WORD = 256;
 
 export class BpeEncoder implements SegmentEncoder {
   /** Whether per-word segmentation (and the cache) gives the same result as whole-text BPE. */
@@ -253,8 +254,11 @@ export class BpeEncoder implements SegmentEncoder {
         const tmp: number[] = [];
         if (!(this.scanWords && word.length <= 64 && this.encodeWordScan(word, tmp))) this.appendIds(this.encodePieces(word), tmp, false);
         ids = Int32Array.from(tmp);
-        if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
-        this.cache.set(word, ids);
+        // Long runs without spaces (base64, URLs, CJK text) rarely repeat: not worth keeping.
+        if (word.length <= MAX_CACHED_WORD) {
+          if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
+          this.cache.set(word, ids);
+        }
       }
       let k = 0;
       if (mergeUnks && prevUnk && ids.length > 0 && ids[0] === unkId) k = 1;

@@ -5,3 +5,4 @@ export { ModelError } from './vocab.js';
 export { IdRangeError } from './decoder.js';
 export type { BatchOptions } from './batch.js';
 export { trainBpe, vocabText, LLAMA_TRAINER_OPTIONS, type TrainBpeOptions, type TrainResult } from './trainer.js';
+export type { TextTokenizer } from './text-tokenizer.js';

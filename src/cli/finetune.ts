@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { loadCheckpointTokenizer, openCheckpoint } from '../formats/index.js';
 import { SentencePieceTokenizer } from '../tokenizer/index.js';
 import { openBackend } from '../train/backend-choice.js';
-import { exportModel, loadModelInto } from '../train/export.js';
+import { exportChoice, exportModel, exportPath, loadModelInto } from '../train/export.js';
 import { peakGflops } from '../train/flops.js';
 import { PAPER_ADAMW } from '../train/optimizer.js';
 import { ProgressPrinter } from '../train/progress.js';
@@ -36,6 +36,7 @@ const HELP = `usage: llama-ts finetune --model PATH --data FILE.jsonl [options]
   --lr X [1e-4]   --warmup N [steps/10]  --min-lr-ratio X [0.1]  --weight-decay X [0.1]  --clip X [1.0]
   --seed N [1]  --checkpoint-every N [50]  --keep N [2]  --eval-every N [25]  --eval-batches N [4]
   --recompute none|selective|full [selective]   --threads N [2]   --backend wasm|reference [wasm]
+  --export gguf|hf|meta [gguf]   --export-type f32|f16|q8_0|q4_0 [f32]
 Prompt template (Llama-2 chat): <s>[INST] <<SYS>>\\n{system}\\n<</SYS>>\\n\\n{prompt} [/INST] {response} </s>`;
 
 function int(v: string | undefined, flag: string, dflt: number): number {
@@ -61,10 +62,13 @@ export async function run(args: string[]): Promise<number> {
       'min-lr-ratio': { type: 'string' }, 'weight-decay': { type: 'string' }, clip: { type: 'string' }, seed: { type: 'string' },
       'checkpoint-every': { type: 'string' }, keep: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-batches': { type: 'string' },
       recompute: { type: 'string' }, threads: { type: 'string' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      export: { type: 'string' }, 'export-type': { type: 'string' },
     },
   });
   if (v.help) { console.log(HELP); return 0; }
 
+  const exp = exportChoice(v.export, v['export-type']);
+  if (exp.format === 'none') throw new Error('finetune always exports its model: --export must be gguf, hf or meta');
   let settings: TrainSettings;
   let run: RunDir;
   let tok: SentencePieceTokenizer;
@@ -143,8 +147,9 @@ export async function run(args: string[]): Promise<number> {
     }
     const truncated = train.describe().truncated as number;
     if (truncated) printer.say(`note: ${truncated} example rows were longer than --seq-len ${settings.seqLen} and were cut`);
-    exportModel(trainer.params, run.modelPath, { tokenizerModelFile: run.tokenizerPath, name: 'llama-ts finetuned' });
-    printer.say(`done: ${res.stepsDone} steps, last loss ${res.lastLoss.toFixed(4)}${res.valLoss !== null ? `, validation loss ${res.valLoss.toFixed(4)}` : ''}; model ${run.modelPath}`);
+    const path = exportPath(run, exp.format);
+    exportModel(trainer.params, path, { format: exp.format, type: exp.type, tokenizerModelFile: run.tokenizerPath, name: 'llama-ts finetuned' });
+    printer.say(`done: ${res.stepsDone} steps, last loss ${res.lastLoss.toFixed(4)}${res.valLoss !== null ? `, validation loss ${res.valLoss.toFixed(4)}` : ''}; model ${path}`);
     return 0;
   } catch (e) {
     if (e instanceof TrainingDiverged) { printer.say(e.message); return 3; }

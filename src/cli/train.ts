@@ -18,7 +18,7 @@ import { activationReport } from '../model/transformer.js';
 import { parseArgs } from 'node:util';
 import { SentencePieceTokenizer } from '../tokenizer/index.js';
 import { openBackend } from '../train/backend-choice.js';
-import { exportModel } from '../train/export.js';
+import { exportChoice, exportModel, exportPath } from '../train/export.js';
 import { ProgressPrinter } from '../train/progress.js';
 import { RunDir } from '../train/run-dir.js';
 import { openPretrainData, readRunConfig, settingsFromConfig, type RunConfig } from '../train/setup.js';
@@ -49,7 +49,9 @@ const HELP = `usage: llama-ts train --config FILE [options]     (options overrid
   --eval-tasks LIST     benchmark tasks (llama-ts eval's names, e.g. piqa,arc_easy) scored with each
                         validation (the paper's Figure 2); needs --tokenizer
   --eval-limit N        items per task per evaluation [100]   --eval-data-dir DIR  (llama-ts eval's --data-dir)
-  --no-export           do not write model.gguf at the end`;
+  --export FORMAT       gguf (model.gguf, default) | hf (model-hf/) | meta (model-meta/) | none
+  --export-type TYPE    stored type of the exported matrices: f32 (default), f16, q8_0, q4_0
+  --no-export           same as --export none`;
 
 /**
  * Figure 2: benchmark accuracy as training goes. The weights are written as a GGUF next to the run
@@ -109,6 +111,7 @@ export async function run(args: string[]): Promise<number> {
       'checkpoint-every': { type: 'string' }, keep: { type: 'string' }, 'eval-every': { type: 'string' },
       'eval-batches': { type: 'string' }, recompute: { type: 'string' }, threads: { type: 'string' },
       backend: { type: 'string' }, 'peak-gflops': { type: 'string' }, 'no-export': { type: 'boolean' },
+      export: { type: 'string' }, 'export-type': { type: 'string' },
       'eval-tasks': { type: 'string' }, 'eval-limit': { type: 'string' }, 'eval-data-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -116,6 +119,7 @@ export async function run(args: string[]): Promise<number> {
   });
   if (v.help) { console.log(HELP); return 0; }
 
+  const exp = exportChoice(v['no-export'] ? 'none' : v.export, v['export-type']);
   let settings: TrainSettings;
   let run: RunDir;
   const resuming = v.resume !== undefined;
@@ -205,11 +209,12 @@ export async function run(args: string[]): Promise<number> {
       return 130;
     }
     printer.say(`done: ${res.stepsDone} steps, last loss ${res.lastLoss.toFixed(4)}` + (res.valLoss !== null ? `, validation loss ${res.valLoss.toFixed(4)}` : '') + `; checkpoint ${res.checkpoint}`);
-    if (!v['no-export']) {
+    if (exp.format !== 'none') {
       const tokFile = existsSync(run.tokenizerPath) ? run.tokenizerPath : null;
       if (!tokFile) printer.say('note: no tokenizer given (--tokenizer): the exported model has no vocabulary and needs one to generate text');
-      exportModel(trainer.params, run.modelPath, { tokenizerModelFile: tokFile, name: `llama-ts ${settings.modelName}` });
-      printer.say(`model: ${run.modelPath}`);
+      const path = exportPath(run, exp.format);
+      exportModel(trainer.params, path, { format: exp.format, type: exp.type, tokenizerModelFile: tokFile, name: `llama-ts ${settings.modelName}` });
+      printer.say(`model: ${path}`);
     }
     return 0;
   } catch (e) {

@@ -8,6 +8,24 @@ import { decodeToF32 } from '../formats/codec.js';
 import { openCheckpoint, saveCheckpoint, type CheckpointFormat, type DType } from '../formats/index.js';
 import type { LlamaConfig } from '../model/config.js';
 import type { ParamSet } from '../model/params.js';
+import { isDType } from '../formats/dtype.js';
+import { join } from 'node:path';
+import type { RunDir } from './run-dir.js';
+
+export type ExportFormat = CheckpointFormat | 'none';
+
+/** Parses --export / --export-type. */
+export function exportChoice(format: string | undefined, type: string | undefined): { format: ExportFormat; type: DType | undefined } {
+  const f = format ?? 'gguf';
+  if (!['gguf', 'hf', 'meta', 'none'].includes(f)) throw new Error(`--export must be gguf, hf, meta or none, got '${f}'`);
+  if (type !== undefined && !isDType(type)) throw new Error(`--export-type must be f32, f16, bf16, q8_0 or q4_0, got '${type}'`);
+  return { format: f as ExportFormat, type: type as DType | undefined };
+}
+
+/** Where a run's exported model goes: model.gguf, or the model-hf / model-meta directory. */
+export function exportPath(run: RunDir, format: CheckpointFormat): string {
+  return format === 'gguf' ? run.modelPath : join(run.dir, `model-${format}`);
+}
 
 /** A parameter set seen as a Checkpoint of src/formats (float32 tensors read straight from memory). */
 export function paramsAsCheckpoint(params: ParamSet, tokenizerModelFile: string | null, where: string): Checkpoint {

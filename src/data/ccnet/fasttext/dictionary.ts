@@ -41,6 +41,17 @@ export class IntList {
     }
     this.data[this.length++] = v;
   }
+  /** Makes room for `n` more values. */
+  reserve(n: number): void {
+    const need = this.length + n;
+    if (need <= this.data.length) return;
+    let cap = this.data.length * 2;
+    while (cap < need) cap *= 2;
+    const d = new Int32Array(cap);
+    d.set(this.data.subarray(0, this.length));
+    this.data = d;
+  }
+
   /** Appends all of `v` (one bounds check and a block copy). */
   pushAll(v: Int32Array): void {
     const need = this.length + v.length;
@@ -201,11 +212,16 @@ export class Dictionary {
           h = Math.imul(h, 16777619);
         } while (j < len && (w[j] & 0xc0) === 0x80);
         if (n >= minn && !(n === 1 && (i === 0 || j === len))) {
+          // (h as uint32) % bucket by a float division: exact here (the quotient can only round
+          // up to the next integer, which the r < 0 test undoes) and much cheaper than a uint32 `%`.
+          const hu = h >>> 0;
+          let r = hu - Math.floor(hu / bucket) * bucket;
+          if (r < 0) r += bucket;
           if (unpruned) {
             // inlined IntList.push of nwords + bucket id (the common, unpruned case)
-            if (out.length === out.data.length) out.push(nwords + ((h >>> 0) % bucket));
-            else out.data[out.length++] = nwords + ((h >>> 0) % bucket);
-          } else this.pushHash(out, (h >>> 0) % bucket);
+            if (out.length === out.data.length) out.push(nwords + r);
+            else out.data[out.length++] = nwords + r;
+          } else this.pushHash(out, r);
         }
       }
     }
@@ -267,31 +283,56 @@ export class Dictionary {
   }
 
   /**
-   * Char n-gram rows of recently seen out-of-vocabulary words, keyed by their hash (bytes checked
-   * on a hit). Text repeats its rare words, so this skips most n-gram hashing; bounded by clearing.
+   * Char n-gram rows of recently seen out-of-vocabulary words: a direct-mapped cache (slot = hash
+   * & mask, the bytes compared on a hit, a collision replaces) in preallocated typed arrays, so
+   * neither hits nor misses allocate. Text repeats its rare words; unique words cost one copy.
    */
-  private readonly oovCache = new Map<number, { bytes: Uint8Array; rows: Int32Array }>();
-  private readonly oovTmp = new IntList(64);
-  static readonly OOV_CACHE_SIZE = 1 << 16;
+  private static readonly OOV_SLOTS = 4096;
+  private static readonly OOV_MAX_BYTES = 64;
+  private oovMaxRows = 0;
+  private oovHash: Int32Array | null = null;
+  private oovLen: Int16Array | null = null; // -1: empty
+  private oovRowCount: Int16Array | null = null;
+  private oovBytes: Uint8Array | null = null;
+  private oovRows: Int32Array | null = null;
 
   private oovSubwords(bytes: Uint8Array, s: number, e: number, h: number, out: IntList): void {
-    const hit = this.oovCache.get(h | 0); // int32 keys stay unboxed
-    if (hit && hit.bytes.length === e - s) {
+    const len = e - s;
+    if (!this.oovHash) {
+      const { minn, maxn } = this.args;
+      this.oovMaxRows = (Dictionary.OOV_MAX_BYTES + 2) * Math.max(1, maxn - minn + 1);
+      this.oovHash = new Int32Array(Dictionary.OOV_SLOTS);
+      this.oovLen = new Int16Array(Dictionary.OOV_SLOTS).fill(-1);
+      this.oovRowCount = new Int16Array(Dictionary.OOV_SLOTS);
+      this.oovBytes = new Uint8Array(Dictionary.OOV_SLOTS * Dictionary.OOV_MAX_BYTES);
+      this.oovRows = new Int32Array(Dictionary.OOV_SLOTS * this.oovMaxRows);
+    }
+    const slot = h & (Dictionary.OOV_SLOTS - 1);
+    const hashes = this.oovHash, lens = this.oovLen!, counts = this.oovRowCount!, cb = this.oovBytes!, rows = this.oovRows!;
+    const bOff = slot * Dictionary.OOV_MAX_BYTES, rOff = slot * this.oovMaxRows;
+    if (hashes[slot] === (h | 0) && lens[slot] === len) {
       let eq = true;
-      for (let k = 0; k < hit.bytes.length; k++) if (hit.bytes[k] !== bytes[s + k]) { eq = false; break; }
+      for (let k = 0; k < len; k++) if (cb[bOff + k] !== bytes[s + k]) { eq = false; break; }
       if (eq) {
-        out.pushAll(hit.rows);
+        const n = counts[slot];
+        out.reserve(n);
+        const d = out.data;
+        let o = out.length;
+        for (let k = 0; k < n; k++) d[o++] = rows[rOff + k];
+        out.length = o;
         return;
       }
     }
-    const tmp = this.oovTmp;
-    tmp.clear();
-    this.computeSubwords(bytes, s, e, tmp);
-    const rows = tmp.data.slice(0, tmp.length);
-    out.pushAll(rows);
-    if (e - s > 64) return; // long junk tokens are not worth keeping
-    if (this.oovCache.size >= Dictionary.OOV_CACHE_SIZE) this.oovCache.clear();
-    this.oovCache.set(h | 0, { bytes: bytes.slice(s, e), rows });
+    const start = out.length;
+    this.computeSubwords(bytes, s, e, out);
+    const n = out.length - start;
+    if (len > Dictionary.OOV_MAX_BYTES || n > this.oovMaxRows) return; // long tokens are not kept
+    hashes[slot] = h | 0;
+    lens[slot] = len;
+    counts[slot] = n;
+    for (let k = 0; k < len; k++) cb[bOff + k] = bytes[s + k];
+    const d = out.data;
+    for (let k = 0; k < n; k++) rows[rOff + k] = d[start + k];
   }
 
   private readonly ngramState = new Uint32Array(2);

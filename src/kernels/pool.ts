@@ -133,7 +133,9 @@ export class KernelPool {
   private waitForWorkers(): void {
     const c = this.ctrl;
     const target = this.workers.length;
-    for (let spins = 0; spins < 200000; spins++) if (Atomics.load(c, DONE) >= target) return;
+    // Spin briefly (the workers usually finish together with us), then sleep: on a busy machine a
+    // descheduled worker must not have its CPU taken by our spinning.
+    for (let spins = 0; spins < 20000; spins++) if (Atomics.load(c, DONE) >= target) return;
     Atomics.store(c, MAIN_WAITING, 1);
     for (;;) {
       const d = Atomics.load(c, DONE);

@@ -199,7 +199,7 @@ export function saveHfCheckpoint(ckpt: Checkpoint, dir: string, opts: HfSaveOpti
     shards.forEach((sh, i) => sh.forEach((it) => { weight_map[it.name] = names[i]; total += tensorBytes(it.dtype, it.shape); }));
     writeJson(join(dir, 'model.safetensors.index.json'), { metadata: { total_size: total }, weight_map });
   }
-  const dtype = items[1]?.dtype ?? 'f32';
+  const dtype = items[0]?.dtype ?? 'f32'; // the embedding's type names the checkpoint's dtype
   writeJson(join(dir, 'config.json'), {
     architectures: ['LlamaForCausalLM'], model_type: 'llama',
     hidden_size: c.dim, intermediate_size: c.hiddenDim, num_attention_heads: c.nHeads, num_hidden_layers: c.nLayers,

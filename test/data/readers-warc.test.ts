@@ -111,3 +111,41 @@ test('HTML → text: title first, one line per block, scripts dropped, entities 
   paragraph.</p><ul><li>one</li><li>two&nbsp;items</li></ul><noscript>enable js</noscript><div>a<br>b</div></body></html>`;
   assert.equal(htmlToText(html), 'My Page\nHeading\nFirst & bold paragraph.\none\ntwo items\na\nb');
 });
+
+test('a corrupt gzip member in the middle costs only its record; decoding resumes at the next member', async (t) => {
+  const dir = tempDir(t);
+  const { gzipSync } = await import('node:zlib');
+  const bodies = Array.from({ length: 12 }, (_, i) => `Page ${i} text. `.repeat(40 + i));
+  const members = bodies.map((b) => gzipSync(record('conversion', b)));
+  const sizes = members.map((m) => m.length);
+  const at = (k: number) => sizes.slice(0, k).reduce((a, b) => a + b, 0);
+  // 1: garbage inside the deflate data of member 4; 2: only the CRC of member 8 is wrong.
+  const file = Buffer.concat(members);
+  for (let i = 20; i < 40; i++) file[at(4) + i] ^= 0x5a;
+  file[at(9) - 8] ^= 0xff; // CRC-32 field of member 8 (8 bytes before its end)
+  const path = join(dir, 'damaged.warc.gz');
+  writeFileSync(path, file);
+  const sink = new CollectSink();
+  const docs = await collect(readWarcDocs(path, sink));
+  assert.deepEqual(docs.map((d) => d.text), bodies.filter((_, i) => i !== 4 && i !== 8).map((b) => b.replace(/\s+$/, '')));
+  assert.deepEqual(sink.reasons(), ['corrupt-compressed-member', 'corrupt-compressed-member']);
+  assert.match(sink.records[0]!.detail!, new RegExp(`corrupt gzip member at byte ${at(4)} .*resumed at byte ${at(5)}`));
+  assert.match(sink.records[1]!.detail!, new RegExp(`corrupt gzip member at byte ${at(8)} .*resumed at byte ${at(9)}`));
+});
+
+test('JSONL.gz with a corrupt middle member keeps the lines of the other members', async (t) => {
+  const dir = tempDir(t);
+  const { gzipSync } = await import('node:zlib');
+  const { readJsonlDocs } = await import('../../src/data/readers/jsonl.js');
+  const groups = [0, 1, 2].map((g) => Array.from({ length: 5 }, (_, i) => JSON.stringify({ id: `g${g}-${i}`, text: `group ${g} line ${i} `.repeat(20) })).join('\n') + '\n');
+  const members = groups.map((g) => gzipSync(g));
+  const file = Buffer.concat(members);
+  for (let i = 15; i < 30; i++) file[members[0]!.length + i] ^= 0x33;
+  const path = join(dir, 'd.jsonl.gz');
+  writeFileSync(path, file);
+  const sink = new CollectSink();
+  const docs = await collect(readJsonlDocs(path, sink));
+  const ids = docs.map((d) => d.id);
+  assert.deepEqual(ids.filter((id) => !id.startsWith('g1')), ['g0-0', 'g0-1', 'g0-2', 'g0-3', 'g0-4', 'g2-0', 'g2-1', 'g2-2', 'g2-3', 'g2-4']);
+  assert.ok(sink.reasons().includes('corrupt-compressed-member'), JSON.stringify(sink.records));
+});

@@ -4,12 +4,14 @@
  *
  * A truncated or corrupt compressed stream does not throw: the chunks decoded so far are yielded
  * and `source.error` says what went wrong, so readers can keep the good records before the damage
- * and report the partial last one.
+ * and report the partial last one. A corrupt gzip member in the middle is skipped and decoding
+ * resumes at the next member (gzip-recovery.ts); `source.gaps` marks where, and ByteReader stops
+ * reads at a gap so a reader never splices the two sides of one.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
+import { gunzipWithRecovery, type Gap } from './gzip-recovery.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -19,6 +21,11 @@ export interface ByteSource {
   chunks(): AsyncGenerator<Buffer>;
   /** Set when decompression stopped early (truncated or corrupt stream). */
   error?: string;
+  /**
+   * Places in the decompressed stream where bytes are missing because a corrupt gzip member was
+   * skipped (decoding resumed at the next member). Sorted; filled in as decoding reaches them.
+   */
+  readonly gaps: Gap[];
 }
 
 export async function detectCompression(path: string): Promise<Compression> {
@@ -31,21 +38,6 @@ export async function detectCompression(path: string): Promise<Compression> {
     return 'none';
   } finally {
     await fh.close();
-  }
-}
-
-async function* gunzipChunks(path: string, src: ByteSource): AsyncGenerator<Buffer> {
-  const gunzip = createGunzip({ chunkSize: 1 << 16 });
-  const file = createReadStream(path, { highWaterMark: 1 << 16 });
-  file.on('error', (e) => gunzip.destroy(e));
-  file.pipe(gunzip);
-  try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
-  } catch (e) {
-    const msg = (e as Error).message;
-    src.error = /unexpected end/i.test(msg) ? `truncated gzip stream (${msg})` : `corrupt gzip stream (${msg})`;
-  } finally {
-    file.destroy();
   }
 }
 
@@ -89,24 +81,31 @@ export async function openBytes(path: string): Promise<ByteSource> {
   const src: ByteSource = {
     path,
     compression,
+    gaps: [],
     chunks: () =>
-      compression === 'gzip' ? gunzipChunks(path, src) : compression === 'zstd' ? zstdChunks(path, src) : plainChunks(path),
+      compression === 'gzip' ? gunzipWithRecovery(path, src) : compression === 'zstd' ? zstdChunks(path, src) : plainChunks(path),
   };
   return src;
 }
 
 /**
  * Reads a byte stream by lines and exact lengths (WARC needs both). Keeps at most one pending
- * chunk plus the record being read.
+ * chunk plus the record being read. Stops at each gap of the source (ByteSource.gaps) once: the
+ * line or read that reaches a gap comes back short (possibly empty) with `gapReached` set, so the
+ * caller can drop the damaged record; the next read continues after the gap.
  */
 export class ByteReader {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
   private done = false;
+  /** Gaps before this index have been reported. */
+  private gapIndex = 0;
   /** Offset (in decompressed bytes) of the next unread byte. */
   offset = 0;
+  /** Set when a read stopped at a gap; the caller clears it. */
+  gapReached: Gap | null = null;
 
-  constructor(private readonly it: AsyncIterator<Buffer>) {}
+  constructor(private readonly it: AsyncIterator<Buffer>, private readonly gaps: readonly Gap[] = []) {}
 
   private async fill(): Promise<boolean> {
     if (this.done) return false;
@@ -120,38 +119,54 @@ export class ByteReader {
     return true;
   }
 
+  private take(n: number): Buffer {
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    this.offset += n;
+    return out;
+  }
+
+  /** Usable buffered bytes, and whether they end at an unreported gap. */
+  private window(): { limit: number; gap: Gap | null } {
+    const pending = this.buf.length - this.pos;
+    const g = this.gaps[this.gapIndex];
+    if (g && g.at - this.offset <= pending) return { limit: Math.max(0, g.at - this.offset), gap: g };
+    return { limit: pending, gap: null };
+  }
+
+  private stopAtGap(g: Gap, n: number): Buffer {
+    this.gapIndex++;
+    this.gapReached = g;
+    return this.take(n);
+  }
+
   /** Next line without its "\n" (and without a trailing "\r"); null at end of input. */
   async readLine(): Promise<Buffer | null> {
-    let searchFrom = this.pos;
+    let scanned = 0;
     for (;;) {
-      const nl = this.buf.indexOf(0x0a, searchFrom);
+      const { limit, gap } = this.window();
+      const nl = this.buf.subarray(this.pos + scanned, this.pos + limit).indexOf(0x0a);
       if (nl >= 0) {
-        const end = nl > this.pos && this.buf[nl - 1] === 0x0d ? nl - 1 : nl;
-        const line = this.buf.subarray(this.pos, end);
-        this.offset += nl + 1 - this.pos;
-        this.pos = nl + 1;
+        const len = scanned + nl;
+        const end = len > 0 && this.buf[this.pos + len - 1] === 0x0d ? len - 1 : len;
+        const line = this.buf.subarray(this.pos, this.pos + end);
+        this.take(len + 1);
         return line;
       }
-      const pending = this.buf.length - this.pos;
-      if (!(await this.fill())) {
-        if (pending === 0) return null;
-        const line = this.buf.subarray(this.pos);
-        this.offset += line.length;
-        this.pos = this.buf.length;
-        return line;
-      }
-      searchFrom = this.pos + pending;
+      scanned = limit;
+      if (gap) return this.stopAtGap(gap, limit);
+      if (!(await this.fill())) return limit === 0 ? null : this.take(limit);
     }
   }
 
-  /** Exactly n bytes, or fewer at end of input. */
+  /** Exactly n bytes, or fewer at end of input or at a gap (then `gapReached` is set). */
   async read(n: number): Promise<Buffer> {
-    while (this.buf.length - this.pos < n && (await this.fill()));
-    const take = Math.min(n, this.buf.length - this.pos);
-    const out = this.buf.subarray(this.pos, this.pos + take);
-    this.pos += take;
-    this.offset += take;
-    return out;
+    for (;;) {
+      const { limit, gap } = this.window();
+      if (limit >= n) return this.take(n);
+      if (gap) return this.stopAtGap(gap, limit);
+      if (!(await this.fill())) return this.take(limit);
+    }
   }
 
   /** Puts bytes back in front of the unread input (the offset moves back by their length). */

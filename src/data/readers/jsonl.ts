@@ -20,11 +20,18 @@ export async function* readJsonlDocs(path: string, sink: BadRecordSink, opts: Js
   const textField = opts.textField ?? 'text';
   const idField = opts.idField ?? 'id';
   const src = await openBytes(path);
-  const r = new ByteReader(src.chunks()[Symbol.asyncIterator]());
+  const r = new ByteReader(src.chunks()[Symbol.asyncIterator](), src.gaps);
   let lineNo = 0;
   let pendingBad: { where: string; sample: string; error: string } | null = null;
   for (;;) {
     const line = await r.readLine();
+    if (r.gapReached) {
+      // The line runs into bytes lost with a corrupt gzip member: it is not a whole record.
+      sink.bad(READER, { reason: 'corrupt-compressed-member', where: `${path} line ${lineNo + 1}`, detail: `line dropped: ${r.gapReached.detail}` });
+      r.gapReached = null;
+      pendingBad = null;
+      continue;
+    }
     if (line === null) break;
     lineNo++;
     if (pendingBad) {

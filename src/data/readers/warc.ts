@@ -29,8 +29,23 @@ function isVersionLine(line: Buffer): boolean {
 
 export async function* readWarcRecords(path: string, sink: BadRecordSink): AsyncGenerator<WarcRecord> {
   const src = await openBytes(path);
-  const r = new ByteReader(src.chunks()[Symbol.asyncIterator]());
+  const r = new ByteReader(src.chunks()[Symbol.asyncIterator](), src.gaps);
   let resyncing = false;
+  /**
+   * Whether the last read stopped at a gap left by a corrupt gzip member and the record (whose
+   * trusted bytes end at `trustedEnd`) is damaged by it; reported when so.
+   */
+  const hitGap = (recordStart: number, trustedEnd = Infinity): boolean => {
+    const g = r.gapReached;
+    if (!g) return false;
+    r.gapReached = null;
+    if (trustedEnd <= g.from) {
+      sink.bad(READER, { reason: 'corrupt-compressed-member', where: `${path} byte ${g.at}`, detail: g.detail });
+      return false; // the record ended before the damaged member began
+    }
+    sink.bad(READER, { reason: 'corrupt-compressed-member', where: `${path} byte ${recordStart}`, detail: `record dropped: ${g.detail}` });
+    return true;
+  };
   // A version line already read while checking the end of the previous record.
   let pending: { line: Buffer; offset: number } | null = null;
   for (;;) {
@@ -42,6 +57,7 @@ export async function* readWarcRecords(path: string, sink: BadRecordSink): Async
     } else {
       start = r.offset;
       line = await r.readLine();
+      if (hitGap(start)) continue; // debris of the damaged member
     }
     if (line === null) break;
     if (line.length === 0) continue; // the blank lines between records
@@ -66,6 +82,7 @@ export async function* readWarcRecords(path: string, sink: BadRecordSink): Async
       }
       headers.set(s.slice(0, colon).trim().toLowerCase(), s.slice(colon + 1).trim());
     }
+    if (hitGap(start)) continue;
     const lenText = headers.get('content-length');
     const len = lenText !== undefined && /^\d+$/.test(lenText) ? Number(lenText) : NaN;
     if (!Number.isFinite(len) || bad) {
@@ -74,6 +91,7 @@ export async function* readWarcRecords(path: string, sink: BadRecordSink): Async
       continue;
     }
     let block = await r.read(len);
+    if (hitGap(start)) continue;
     if (block.length < len) {
       sink.bad(READER, {
         reason: src.error ? 'truncated-compressed-stream' : 'truncated-warc-record',
@@ -95,9 +113,16 @@ export async function* readWarcRecords(path: string, sink: BadRecordSink): Async
     // (CCNet's own test sample among them) count characters instead of bytes in Content-Length;
     // then text follows the block. Append it up to the next version line rather than lose it.
     const extra: Buffer[] = [];
+    const blockEnd = r.offset;
+    let damaged = false;
     for (;;) {
       const at = r.offset;
       const next = await r.readLine();
+      if (r.gapReached) {
+        // Bytes are missing after this record: keep it only if it ended before the bad member.
+        damaged = hitGap(start, blockEnd);
+        break;
+      }
       if (next === null) break;
       if (isVersionLine(next)) {
         pending = { line: next, offset: at };
@@ -105,6 +130,7 @@ export async function* readWarcRecords(path: string, sink: BadRecordSink): Async
       }
       extra.push(next);
     }
+    if (damaged) continue;
     while (extra.length && extra[extra.length - 1]!.length === 0) extra.pop();
     if (extra.length && extra[0]!.length === 0) {
       // The block ended at a line end as declared: the length was right and the lines that

@@ -20,7 +20,12 @@ export interface DecoderOptions {
 }
 
 export class Decoder {
-  constructor(private readonly vocab: Vocab, private readonly opts: DecoderOptions) {}
+  /** Each piece with "▁" already turned into " " (one UTF-16 unit each, so offsets agree). */
+  private readonly surfaces: string[];
+
+  constructor(private readonly vocab: Vocab, private readonly opts: DecoderOptions) {
+    this.surfaces = vocab.pieces.map((p) => p.replaceAll(SPACE_SYMBOL, ' '));
+  }
 
   decode(ids: readonly number[]): string {
     const { pieces, types, byteOfId } = this.vocab;
@@ -39,16 +44,16 @@ export class Decoder {
       if (t === PieceType.BYTE) { bytes.push(byteOfId[id]); continue; }
       if (bytes.length) { text += decodeUtf8Lenient(Uint8Array.from(bytes)); bytes = []; }
       if (bosWsSeen || text.length > 0) isBosWs = false;
-      let piece = pieces[id];
       bosWsSeen = false;
       if (t === PieceType.CONTROL) continue;
       if (t === PieceType.UNKNOWN) { text += this.opts.unkSurface; continue; }
-      if (isBosWs && stripBosWs && piece.startsWith(SPACE_SYMBOL)) {
-        piece = piece.slice(SPACE_SYMBOL.length);
+      if (isBosWs && stripBosWs && pieces[id].startsWith(SPACE_SYMBOL)) {
+        text += this.surfaces[id].slice(1);
         // With remove_extra_whitespaces every leading "▁" piece is dropped, not just the first.
         bosWsSeen = !this.opts.removeExtraWhitespaces;
+        continue;
       }
-      text += piece.replaceAll(SPACE_SYMBOL, ' ');
+      text += this.surfaces[id];
     }
     if (bytes.length) text += decodeUtf8Lenient(Uint8Array.from(bytes));
     return this.opts.denormalize ? this.opts.denormalize(text) : text;

@@ -119,3 +119,14 @@ test('errors: missing shard, truncated storage, missing safetensors shard, trunc
   writeFileSync(join(hc, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 256 }));
   assert.throws(() => openHfCheckpoint(hc), /'layers\.0\.feed_forward\.w1\.weight' .* has shape \[192, 64\] but the config .* implies \[256, 64\]/);
 });
+
+test("LLaMA-1 params.json (vocab_size -1) reads; RoPE scaling is refused", () => {
+  const d = join(dir, 'meta-v1');
+  cpSync(join(FIX, 'torch-meta'), d, { recursive: true });
+  const params = JSON.parse(readFileSync(join(d, 'params.json'), 'utf8'));
+  writeFileSync(join(d, 'params.json'), JSON.stringify({ ...params, vocab_size: -1 }));
+  const m = openMetaCheckpoint(d);
+  try { assert.equal(m.config.vocabSize, 320); } finally { m.close(); }
+  writeFileSync(join(d, 'params.json'), JSON.stringify({ ...params, use_scaled_rope: true }));
+  assert.throws(() => openMetaCheckpoint(d), /use_scaled_rope .* is not supported/);
+});

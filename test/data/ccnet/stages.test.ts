@@ -134,3 +134,25 @@ test('stage factories (pipeline config) validate their options', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('perplexity stage from config with a SentencePiece tokenizer (CCNet scores pieces)', async () => {
+  const { SentencePieceTokenizer } = await import('../../../src/tokenizer/index.js');
+  const sp = SentencePieceTokenizer.load('../shared/data/tokenizer/tokenizer.model');
+  const lines = readFileSync('../shared/data/tinyshakespeare/input.txt', 'utf8').split('\n').slice(0, 3000).map(normalizeForLm).filter((l) => l.length > 0);
+  const { model } = estimateKneserNey(lines.map((l) => sp.encodeAsPieces(l)), { order: 3 });
+  const dir = mkdtempSync(join(tmpdir(), 'ccnet-sp-'));
+  try {
+    writeArpa(model, join(dir, 'en.arpa'));
+    const st = stages['ccnet-perplexity'].create({ models: { en: join(dir, 'en.arpa') }, tokenizer: '../shared/data/tokenizer/tokenizer.model', cutoffs: '../shared/data/ccnet/cutoff.csv' });
+    const inDomain = st.process({ id: 'a', text: 'First Citizen:\nWe are accounted poor citizens.', source: 'cc', meta: { language: 'en' } }) as Doc;
+    const outDomain = st.process({ id: 'b', text: 'Kubernetes pods autoscale via HPA metrics.', source: 'cc', meta: { language: 'en' } }) as Doc;
+    assert.ok((inDomain.meta.perplexity as number) < (outDomain.meta.perplexity as number));
+    // the stage's number is CCNet's: pieces of each normalized line, </s> per line
+    const pieces = ['first citizen:', 'we are accounted poor citizens.'].map((l) => sp.encodeAsPieces(l));
+    const logp = pieces.reduce((s, p) => s + model.scoreTokens(p), 0);
+    const len = pieces.reduce((s, p) => s + p.length + 1, 0);
+    assert.ok(Math.abs((inDomain.meta.perplexity as number) - Math.round(10 ** (-logp / len) * 10) / 10) <= 0.1 + 1e-9);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

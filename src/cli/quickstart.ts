@@ -13,6 +13,7 @@ import { writeTokenShard } from '../data/token-shard.js';
 import { makeConfig } from '../model/config.js';
 import { SentencePieceTokenizer, serializeModelProto } from '../tokenizer/index.js';
 import { LLAMA_TRAINER_OPTIONS, trainBpe } from '../tokenizer/trainer.js';
+import { loadModel } from '../inference/index.js';
 import { openBackend } from '../train/backend-choice.js';
 import { exportModel } from '../train/export.js';
 import { peakGflops } from '../train/flops.js';
@@ -110,12 +111,12 @@ export async function run(args: string[]): Promise<number> {
     initFrom: null, tokenizer: run.tokenizerPath,
   };
   const mk = (s: number) => new MixtureLoader([{ name: 'factbook', shards: [trainShard], weight: 1 }], { seed: s, seqLen: T, vocabSize: tok.vocabSize, bosId: tok.bosId, eosId: tok.eosId });
+  const printer = new ProgressPrinter(10);
+  const vals: { step: number; loss: number }[] = [];
+  const valLoader = new MixtureLoader([{ name: 'val', shards: [valShard], weight: 1 }],
+    { seed: 12345, seqLen: T, vocabSize: tok.vocabSize, bosId: tok.bosId, eosId: tok.eosId });
   const backend = await openBackend('wasm', threads);
-  {
-    const printer = new ProgressPrinter(10);
-    const vals: { step: number; loss: number }[] = [];
-    const valLoader = new MixtureLoader([{ name: 'val', shards: [valShard], weight: 1 }],
-      { seed: 12345, seqLen: T, vocabSize: tok.vocabSize, bosId: tok.bosId, eosId: tok.eosId });
+  try {
     const trainer = new Trainer(backend, settings, run, mk(seed), valLoader, {
       onStep: (p) => printer.step(p),
       onEval: (step, m) => { vals.push({ step, loss: m.valLoss }); printer.say(`      validation @ step ${step}: loss ${m.valLoss.toFixed(4)}, perplexity ${m.valPpl.toFixed(1)}`); },
@@ -131,33 +132,38 @@ export async function run(args: string[]): Promise<number> {
     say(`[4/6] pre-training ${settings.modelName}: ${steps} steps × ${B}×${T} tokens (~${formatDuration(steps * stepSec)} at ${(B * T / stepSec).toFixed(0)} tokens/s), ` +
       `AdamW β=(0.9, 0.95) wd 0.1, clip 1.0, lr 2e-3 warmup ${settings.schedule.warmupSteps} then cosine to 10%`);
     trainer.initFresh();
-    try {
-      const res = await trainer.train();
-      printer.newline();
-      const before = vals[0]?.loss, after = vals[vals.length - 1]?.loss;
-      say(`      validation loss: ${before.toFixed(4)} before training -> ${after.toFixed(4)} after ${res.stepsDone} steps ` +
-        `(perplexity ${Math.exp(before).toFixed(1)} -> ${Math.exp(after).toFixed(1)}); log ${run.logPath}`);
+    const res = await trainer.train();
+    printer.newline();
+    const before = vals[0].loss, after = vals[vals.length - 1].loss;
+    say(`      validation loss: ${before.toFixed(4)} before training -> ${after.toFixed(4)} after ${res.stepsDone} steps ` +
+      `(perplexity ${Math.exp(before).toFixed(1)} -> ${Math.exp(after).toFixed(1)}); log ${run.logPath}`);
 
-      // 5. Export: GGUF with the tokenizer embedded (llama.cpp's format)
-      exportModel(trainer.params, run.modelPath, { tokenizerModelFile: run.tokenizerPath, name: 'llama-ts quickstart' });
-      say(`[5/6] model: ${run.modelPath}`);
-    } finally {
-      backend.dispose();
-    }
+    // 5. Export: GGUF with the tokenizer embedded (llama.cpp's format)
+    exportModel(trainer.params, run.modelPath, { tokenizerModelFile: run.tokenizerPath, name: 'llama-ts quickstart' });
+    say(`[5/6] model: ${run.modelPath}`);
+  } finally {
+    backend.dispose();
+  }
 
-    // 6. A sample from the saved model, through the inference engine
-    const { loadModel } = await import('../inference/index.js');
-    const lm = await loadModel(run.modelPath, { threads });
+  // 6. A sample from the saved model, through the inference engine
+  const prompt = 'Introduction - Background:';
+  say(`[6/6] sample (temperature 0.8, top-k 40):\n\n${prompt}${await sample(run.modelPath, prompt, threads, seed)}\n`);
+  say(`done in ${since()}. Next:\n  llama-ts generate --model ${run.modelPath} --prompt "Geography - Climate:"\n  llama-ts chat --model ${run.modelPath}\n` +
+    `  llama-ts train --help   (pre-train on your own token shards)`);
+  return 0;
+}
+
+async function sample(modelPath: string, prompt: string, threads: number, seed: number): Promise<string> {
+  const backend = await openBackend('wasm', threads);
+  try {
+    const lm = await loadModel(modelPath, { backend });
     try {
-      const prompt = 'Introduction - Background:';
       const ids = lm.tokenizer!.encode(prompt, { bos: true });
-      const g = await lm.generate(ids, { temperature: 0.8, topK: 40, seed, maxTokens: 80 });
-      say(`[6/6] sample (temperature 0.8, top-k 40):\n\n${prompt}${g.text}\n`);
+      return (await lm.generate(ids, { temperature: 0.8, topK: 40, seed, maxTokens: 80 })).text;
     } finally {
       lm.dispose();
     }
-    say(`done in ${since()}. Next:\n  llama-ts generate --model ${run.modelPath} --prompt "Geography - Climate:"\n  llama-ts chat --model ${run.modelPath}\n` +
-      `  llama-ts train --help   (pre-train on your own token shards)`);
-    return 0;
+  } finally {
+    backend.dispose();
   }
 }

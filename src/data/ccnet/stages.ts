@@ -59,29 +59,30 @@ export function lineHashStage(options: { dir?: string; collector?: HashCollector
   };
 }
 
-/** Pass 2: CCNet line dedup. Adds meta.original_nlines / nlines / line_ids as CCNet does. */
-export function lineDedupStage(options: { hashes?: FlatHashSet; hashDir?: string } = {}): Stage & { remover: () => DuplicateRemover } {
-  let remover: DuplicateRemover | null = null;
-  const get = (): DuplicateRemover => {
-    if (remover) return remover;
-    if (options.hashes) remover = new DuplicateRemover(options.hashes);
-    else if (options.hashDir) {
-      let files: string[];
-      try {
-        files = readdirSync(options.hashDir).filter((f) => f.endsWith('.bin')).sort().map((f) => join(options.hashDir!, f));
-      } catch (e) {
-        throw new Error(`ccnet-dedup: cannot read hashDir ${options.hashDir}: ${(e as Error).message}; run the ccnet-hashes stage first`);
-      }
-      if (files.length === 0) throw new Error(`ccnet-dedup: no .bin hash files in ${options.hashDir}; run the ccnet-hashes stage first`);
-      remover = new DuplicateRemover(FlatHashSet.fromFiles(files));
-    } else remover = new DuplicateRemover(new FlatHashSet(), { collect: true });
-    return remover;
-  };
+/**
+ * Pass 2: CCNet line dedup. Adds meta.original_nlines / nlines / line_ids as CCNet does. The hash
+ * files are loaded when the stage is created (in the pipeline: when the second wave starts, after
+ * every first-wave job wrote its file), so a missing directory stops the run instead of failing
+ * each document.
+ */
+export function lineDedupStage(options: { hashes?: FlatHashSet; hashDir?: string } = {}): Stage & { remover: DuplicateRemover } {
+  let remover: DuplicateRemover;
+  if (options.hashes) remover = new DuplicateRemover(options.hashes);
+  else if (options.hashDir) {
+    let files: string[];
+    try {
+      files = readdirSync(options.hashDir).filter((f) => f.endsWith('.bin')).sort().map((f) => join(options.hashDir!, f));
+    } catch (e) {
+      throw new Error(`ccnet-dedup: cannot read hashDir ${options.hashDir}: ${(e as Error).message}; run the ccnet-hashes stage first`);
+    }
+    if (files.length === 0) throw new Error(`ccnet-dedup: no .bin hash files in ${options.hashDir}; run the ccnet-hashes stage first`);
+    remover = new DuplicateRemover(FlatHashSet.fromFiles(files));
+  } else remover = new DuplicateRemover(new FlatHashSet(), { collect: true });
   return {
     name: 'ccnet-dedup',
-    remover: get,
+    remover,
     process(doc: Doc): StageResult {
-      const r = get().process(doc.text);
+      const r = remover.process(doc.text);
       if (!r) return drop('duplicate-lines', 'every line was seen elsewhere');
       return withMeta(doc, { original_nlines: r.originalLines, nlines: r.lineIds.length, line_ids: r.lineIds }, r.text);
     },

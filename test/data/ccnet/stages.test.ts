@@ -128,8 +128,8 @@ test('stage factories (pipeline config) validate their options', () => {
     assert.throws(() => stages['ccnet-perplexity'].create({ models: { en: join(dir, 'en.arpa') }, dropBuckets: ['worst'] }), /unknown bucket "worst"/);
     const st = stages['ccnet-perplexity'].create({ models: { en: join(dir, 'en.arpa') }, cutoffs: '../shared/data/ccnet/cutoff.csv' });
     assert.equal(st.name, 'ccnet-perplexity');
-    const dd = stages['ccnet-dedup'].create({ hashDir: join(dir, 'none') });
-    assert.throws(() => dd.process({ id: 'x', text: 'a', source: 's', meta: {} }), /cannot read hashDir .*run the ccnet-hashes stage first/);
+    assert.throws(() => stages['ccnet-dedup'].create({ hashDir: join(dir, 'none') }), /cannot read hashDir .*run the ccnet-hashes stage first/);
+    assert.throws(() => stages['ccnet-dedup'].create({ hashDir: dir }), /no \.bin hash files in/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

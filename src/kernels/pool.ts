@@ -89,9 +89,11 @@ export class KernelPool {
 
   /**
    * Runs kernel `kernel` on every thread over heap `heap` with `args` followed by (tid, nthreads),
-   * and returns when all threads are done. A failure on any thread is rethrown here.
+   * and returns when all threads are done. A failure on any thread is rethrown here. With
+   * `serial`, the calling thread does all the work as (0, 1): for calls too small to repay waking
+   * the workers (kernels partition by (tid, nthreads), so the result is the same).
    */
-  run(heap: number, kernel: number, args: readonly number[]): void {
+  run(heap: number, kernel: number, args: readonly number[], serial = false): void {
     if (this.disposed) throw new Error('kernel pool used after dispose()');
     const fns = this.mainKernels[heap];
     if (!fns) throw new Error(`kernel pool: unknown heap ${heap}`);
@@ -102,8 +104,8 @@ export class KernelPool {
     argv.length = n + 2;
     for (let i = 0; i < n; i++) argv[i] = args[i];
     argv[n] = 0;
-    argv[n + 1] = this.threads;
-    if (this.workers.length === 0) { fn.apply(null, argv); return; }
+    argv[n + 1] = serial ? 1 : this.threads;
+    if (this.workers.length === 0 || serial) { fn.apply(null, argv); return; }
     this.args.set(args);
     this.dispatch(kernel, heap, n, fn);
   }

@@ -39,6 +39,7 @@ const COUNTERS = 1024;                   // work-claim counters (two, a cache li
 const F16_TABLE = 65536;
 const SCRATCH_BASE = F16_TABLE + 65536 * 4;
 const SCRATCH_PER_THREAD = 1 << 20;      // gemm packing 320 KiB + cross-entropy tile 256 KiB + rows; see asm
+const SERIAL_WORK = 1 << 16;            // multiply-adds / elements under which a call stays on the caller
 const SLACK = 256;                       // kernels may read (never use) a few floats past an array's end
 
 export interface WasmBackendOptions {
@@ -48,6 +49,12 @@ export interface WasmBackendOptions {
   noRelaxedSimd?: boolean;
   /** Iterations an idle worker spins before sleeping (see pool.ts). */
   spinIterations?: number;
+  /**
+   * Calls whose work (multiply-adds or elements) is below this run on the calling thread alone
+   * (default 65536: waking a worker costs more). 0 always uses every thread (tests do, so small
+   * shapes still exercise the partitioning).
+   */
+  serialBelow?: number;
   /**
    * Caps each WebAssembly memory below the 4 GiB wasm32 limit (bytes, a multiple of 64 KiB): lets
    * tests exercise placement across several memories without allocating gigabytes.
@@ -126,10 +133,12 @@ class WasmBackend implements Backend {
   private readonly heapStart: number;
 
   private readonly maxHeapBytes: number;
+  private readonly serialBelow: number;
 
-  constructor(private readonly loaded: LoadedModule, private readonly pool: KernelPool, heapBytesLimit?: number) {
+  constructor(private readonly loaded: LoadedModule, private readonly pool: KernelPool, heapBytesLimit?: number, serialBelow?: number) {
     this.threads = pool.threads;
     this.maxHeapBytes = heapBytesLimit ?? MAX_HEAP_BYTES;
+    this.serialBelow = serialBelow ?? SERIAL_WORK;
     this.name = `wasm-${loaded.relaxed ? 'relaxed-simd' : 'simd'}x${this.threads}`;
     this.heapStart = Math.ceil((SCRATCH_BASE + this.threads * SCRATCH_PER_THREAD) / PAGE) * PAGE;
   }
@@ -208,8 +217,12 @@ class WasmBackend implements Backend {
     return Object.assign(out, { heap: first.heap.index });
   }
 
-  private run(heap: number, kernel: KernelName, args: number[]): void {
-    this.pool.run(heap, K[kernel], args);
+  /**
+   * Runs a kernel; `work` (roughly the multiply-adds or elements it touches) below serialBelow runs
+   * on the calling thread alone — waking a sleeping worker costs ~15 µs, more than such a call.
+   */
+  private run(heap: number, kernel: KernelName, args: number[], work = Infinity): void {
+    this.pool.run(heap, K[kernel], args, work < this.serialBelow);
   }
 
   /** Scratch base, per-thread stride and the zeroed work counters: the trailing arguments of the parallel kernels. */
@@ -240,8 +253,8 @@ class WasmBackend implements Backend {
     checkLength(op, 'inp', inp, N * C, `[N, C] = [${N}, ${C}]`);
     checkLength(op, 'weight', weight, OC * C, `[OC, C] = [${OC}, ${C}]`);
     const p = this.ptrs(op, { out, inp, weight });
-    if (N <= MATVEC_MAX_N) this.run(p.heap, 'matvec_f32', [p.out, p.inp, p.weight, N, C, OC]);
-    else this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, B_NT_F32, C, N, OC, C, 0, ...this.scratch(p.heap)]);
+    if (N <= MATVEC_MAX_N) this.run(p.heap, 'matvec_f32', [p.out, p.inp, p.weight, N, C, OC], N * C * OC);
+    else this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, B_NT_F32, C, N, OC, C, 0, ...this.scratch(p.heap)], N * C * OC);
     this.finite(op, 'out', p.heap, out, N * OC, `[${N}, ${OC}]`);
   }
 
@@ -255,9 +268,9 @@ class WasmBackend implements Backend {
     checkLength(op, 'weight', weight, OC * C, `[OC, C] = [${OC}, ${C}]`);
     const p = this.ptrs(op, { dinp, dweight, dout, inp, weight });
     // dinp[N,C] += dout[N,OC] · W[OC,C]
-    if (dinp) this.run(p.heap, 'gemm', [p.dinp, C, p.dout, OC, 1, p.weight, B_NN, C, N, C, OC, 1, ...this.scratch(p.heap)]);
+    if (dinp) this.run(p.heap, 'gemm', [p.dinp, C, p.dout, OC, 1, p.weight, B_NN, C, N, C, OC, 1, ...this.scratch(p.heap)], N * C * OC);
     // dW[OC,C] += dout^T[OC,N] · inp[N,C]   (A read transposed: A[o,n] = dout[n*OC + o])
-    if (dweight) this.run(p.heap, 'gemm', [p.dweight, C, p.dout, 1, OC, p.inp, B_NN, C, OC, C, N, 1, ...this.scratch(p.heap)]);
+    if (dweight) this.run(p.heap, 'gemm', [p.dweight, C, p.dout, 1, OC, p.inp, B_NN, C, OC, C, N, 1, ...this.scratch(p.heap)], N * C * OC);
     this.finite(op, 'dinp', p.heap, dinp, N * C, `[${N}, ${C}]`);
     this.finite(op, 'dweight', p.heap, dweight, OC * C, `[${OC}, ${C}]`);
   }
@@ -290,10 +303,10 @@ class WasmBackend implements Backend {
     const qScratch = N * C * 3 + N * (C / 32) * 8 + 64;
     const maxN = quantized ? MATVEC_MAX_N_QUANT : weight.type === 'f16' ? MATVEC_MAX_N_F16 : MATVEC_MAX_N;
     if (N <= maxN && (!quantized || qScratch <= SCRATCH_PER_THREAD)) {
-      if (quantized) this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC, SCRATCH_BASE, SCRATCH_PER_THREAD]);
-      else this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC]);
+      if (quantized) this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC, SCRATCH_BASE, SCRATCH_PER_THREAD], N * C * OC);
+      else this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC], N * C * OC);
     } else {
-      this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, spec.kind, C, N, OC, C, 0, ...this.scratch(p.heap)]);
+      this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, spec.kind, C, N, OC, C, 0, ...this.scratch(p.heap)], N * C * OC);
     }
     this.finite(op, 'out', p.heap, out, N * OC, `[${N}, ${OC}]`);
   }
@@ -308,7 +321,7 @@ class WasmBackend implements Backend {
     checkLength(op, 'inp', inp, N * C, `[N, C] = [${N}, ${C}]`);
     checkLength(op, 'weight', weight, C, `[C] = [${C}]`);
     const p = this.ptrs(op, { out, rstd, inp, weight });
-    this.run(p.heap, 'rmsnorm_forward', [p.out, p.rstd, p.inp, p.weight, N, C, eps]);
+    this.run(p.heap, 'rmsnorm_forward', [p.out, p.rstd, p.inp, p.weight, N, C, eps], N * C);
     this.finite(op, 'out', p.heap, out, N * C, `[${N}, ${C}]`);
   }
 
@@ -320,7 +333,7 @@ class WasmBackend implements Backend {
     checkLength(op, 'weight', weight, C, `[C] = [${C}]`);
     checkLength(op, 'rstd', rstd, N, `[N] = [${N}]`);
     const p = this.ptrs(op, { dinp, dweight, dout, inp, weight, rstd });
-    this.run(p.heap, 'rmsnorm_backward', [p.dinp, p.dweight, p.dout, p.inp, p.weight, p.rstd, N, C]);
+    this.run(p.heap, 'rmsnorm_backward', [p.dinp, p.dweight, p.dout, p.inp, p.weight, p.rstd, N, C], N * C);
     this.finite(op, 'dinp', p.heap, dinp, N * C, `[${N}, ${C}]`);
     this.finite(op, 'dweight', p.heap, dweight, C, `[${C}]`);
   }
@@ -343,7 +356,7 @@ class WasmBackend implements Backend {
     const op = 'ropeForward';
     this.ropeChecks(op, out, inp, cos, sin, B, T, nHeads, headDim, pos0);
     const p = this.ptrs(op, { out, inp, cos, sin });
-    this.run(p.heap, 'rope_forward', [p.out, p.inp, p.cos, p.sin, B, T, nHeads, headDim, pos0]);
+    this.run(p.heap, 'rope_forward', [p.out, p.inp, p.cos, p.sin, B, T, nHeads, headDim, pos0], B * T * nHeads * headDim);
     this.finite(op, 'out', p.heap, out, B * T * nHeads * headDim, `[${B}, ${T}, ${nHeads}, ${headDim}]`);
   }
 
@@ -351,7 +364,7 @@ class WasmBackend implements Backend {
     const op = 'ropeBackward';
     this.ropeChecks(op, dinp, dout, cos, sin, B, T, nHeads, headDim, pos0);
     const p = this.ptrs(op, { dinp, dout, cos, sin });
-    this.run(p.heap, 'rope_backward', [p.dinp, p.dout, p.cos, p.sin, B, T, nHeads, headDim, pos0]);
+    this.run(p.heap, 'rope_backward', [p.dinp, p.dout, p.cos, p.sin, B, T, nHeads, headDim, pos0], B * T * nHeads * headDim);
     this.finite(op, 'dinp', p.heap, dinp, B * T * nHeads * headDim, `[${B}, ${T}, ${nHeads}, ${headDim}]`);
   }
 
@@ -362,7 +375,7 @@ class WasmBackend implements Backend {
     checkDims(op, { n });
     for (const [k, x] of [['out', out], ['a', a], ['b', b]] as const) checkLength(op, k, x, n, `[${n}]`);
     const p = this.ptrs(op, { out, a, b });
-    this.run(p.heap, 'swiglu_forward', [p.out, p.a, p.b, n]);
+    this.run(p.heap, 'swiglu_forward', [p.out, p.a, p.b, n], n);
     this.finite(op, 'out', p.heap, out, n, `[${n}]`);
   }
 
@@ -371,7 +384,7 @@ class WasmBackend implements Backend {
     checkDims(op, { n });
     for (const [k, x] of [['da', da], ['db', db], ['dout', dout], ['a', a], ['b', b]] as const) checkLength(op, k, x, n, `[${n}]`);
     const p = this.ptrs(op, { da, db, dout, a, b });
-    this.run(p.heap, 'swiglu_backward', [p.da, p.db, p.dout, p.a, p.b, n]);
+    this.run(p.heap, 'swiglu_backward', [p.da, p.db, p.dout, p.a, p.b, n], n);
     this.finite(op, 'da', p.heap, da, n, `[${n}]`);
     this.finite(op, 'db', p.heap, db, n, `[${n}]`);
   }
@@ -386,7 +399,7 @@ class WasmBackend implements Backend {
     checkLength(op, 'table', table, V * C, `[V, C] = [${V}, ${C}]`);
     checkTokens(op, 'tokens', tokens, N, 0, V);
     const p = this.ptrs(op, { out, tokens, table });
-    this.run(p.heap, 'embedding_forward', [p.out, p.tokens, p.table, N, C]);
+    this.run(p.heap, 'embedding_forward', [p.out, p.tokens, p.table, N, C], N * C);
   }
 
   embeddingBackward(dtable: F32, dout: F32, tokens: Int32Array, N: number, C: number): void {
@@ -397,7 +410,7 @@ class WasmBackend implements Backend {
     const V = C > 0 ? Math.floor(dtable.length / C) : 0;
     checkTokens(op, 'tokens', tokens, N, 0, V);
     const p = this.ptrs(op, { dtable, dout, tokens });
-    this.run(p.heap, 'embedding_backward', [p.dtable, p.dout, p.tokens, N, C]);
+    this.run(p.heap, 'embedding_backward', [p.dtable, p.dout, p.tokens, N, C], N * C);
     this.finite(op, 'dtable', p.heap, dtable, V * C, `[${V}, ${C}]`);
   }
 
@@ -408,7 +421,7 @@ class WasmBackend implements Backend {
     checkDims(op, { n });
     for (const [k, x] of [['out', out], ['a', a], ['b', b]] as const) checkLength(op, k, x, n, `[${n}]`);
     const p = this.ptrs(op, { out, a, b });
-    this.run(p.heap, 'add', [p.out, p.a, p.b, n]);
+    this.run(p.heap, 'add', [p.out, p.a, p.b, n], n);
     this.finite(op, 'out', p.heap, out, n, `[${n}]`);
   }
 
@@ -418,7 +431,7 @@ class WasmBackend implements Backend {
     checkLength(op, 'dst', dst, n, `[${n}]`);
     checkLength(op, 'src', src, n, `[${n}]`);
     const p = this.ptrs(op, { dst, src });
-    this.run(p.heap, 'accumulate', [p.dst, p.src, n]);
+    this.run(p.heap, 'accumulate', [p.dst, p.src, n], n);
     this.finite(op, 'dst', p.heap, dst, n, `[${n}]`);
   }
 
@@ -476,7 +489,8 @@ class WasmBackend implements Backend {
     checkLength(op, 'kCache', kCache, (pos0 + T) * nKvHeads * headDim, kvs);
     checkLength(op, 'vCache', vCache, (pos0 + T) * nKvHeads * headDim, kvs);
     const p = this.ptrs(op, { out, q, kCache, vCache });
-    this.run(p.heap, 'attention_cached', [p.out, p.q, p.kCache, p.vCache, T, pos0, nHeads, nKvHeads, headDim, ...this.scratch(p.heap)]);
+    this.run(p.heap, 'attention_cached', [p.out, p.q, p.kCache, p.vCache, T, pos0, nHeads, nKvHeads, headDim, ...this.scratch(p.heap)],
+      2 * T * nHeads * (pos0 + T) * headDim);
     this.finite(op, 'out', p.heap, out, nq, qs);
   }
 
@@ -525,7 +539,7 @@ class WasmBackend implements Backend {
     const stepSize = a.lr / (1 - Math.pow(a.beta1, a.step));
     const bc2Sqrt = Math.sqrt(1 - Math.pow(a.beta2, a.step));
     const p = this.ptrs(op, { param, grad, m, v });
-    this.run(p.heap, 'adamw', [p.param, p.grad, p.m, p.v, n, 1 - a.beta1, a.beta2, 1 - a.beta2, a.eps, decay, stepSize, bc2Sqrt, a.gradScale]);
+    this.run(p.heap, 'adamw', [p.param, p.grad, p.m, p.v, n, 1 - a.beta1, a.beta2, 1 - a.beta2, a.eps, decay, stepSize, bc2Sqrt, a.gradScale], 4 * n);
     this.finite(op, 'param', p.heap, param, n, `[${n}]`);
   }
 
@@ -537,7 +551,7 @@ class WasmBackend implements Backend {
     const p = this.ptrs(op, { x });
     const blocks = Math.ceil(n / SUMSQ_BLOCK);
     if (blocks * 8 > this.threads * SCRATCH_PER_THREAD) throw new Error(`${op}: n = ${n} exceeds the kernel scratch`);
-    this.run(p.heap, 'sum_squares', [p.x, n, SCRATCH_BASE]);
+    this.run(p.heap, 'sum_squares', [p.x, n, SCRATCH_BASE], n);
     const partials = new Float64Array(this.heaps[p.heap].memory.buffer, SCRATCH_BASE, blocks);
     let s = 0;
     for (let b = 0; b < blocks; b++) s += partials[b]; // fixed block order: independent of the thread count
@@ -560,5 +574,6 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const loaded = await loadKernelModule(opts.noRelaxedSimd ?? false);
   const names = [...KERNELS];
   const pool = await KernelPool.create({ threads, kernelNames: names, spinIterations: opts.spinIterations });
-  return new WasmBackend(loaded, pool, limit);
+  if (opts.serialBelow !== undefined && !(opts.serialBelow >= 0)) throw new Error(`wasm backend: serialBelow = ${opts.serialBelow} must be >= 0`);
+  return new WasmBackend(loaded, pool, limit, opts.serialBelow);
 }

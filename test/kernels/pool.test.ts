@@ -53,7 +53,7 @@ test('a trap on a worker thread is rethrown to the caller, and the pool keeps wo
 });
 
 test('kernels run on a second memory once the first is full', async () => {
-  const be = await createWasmBackend({ threads: 3, heapBytesLimit: 8 << 20 });
+  const be = await createWasmBackend({ threads: 3, heapBytesLimit: 8 << 20, serialBelow: 0 });
   try {
     const N = 20, C = 33, OC = 17;
     const a1 = be.createArena(3 << 20), a2 = be.createArena(3 << 20); // a2 lands in memory 1
@@ -73,7 +73,7 @@ test('kernels run on a second memory once the first is full', async () => {
 test('workers do not keep the process alive when dispose() is never called', () => {
   const wasmJs = new URL('../../src/kernels/wasm.js', import.meta.url).href;
   const script = `const { createWasmBackend } = await import(${JSON.stringify(wasmJs)});
-    const be = await createWasmBackend({ threads: 3 });
+    const be = await createWasmBackend({ threads: 3, serialBelow: 0 });
     const a = be.createArena(1 << 16); const x = a.f32('x', [64]).fill(2);
     be.add(x, x, x, 64); console.log(x[63]);`;
   const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });

@@ -28,11 +28,13 @@ export const THREAD_COUNTS = [1, 2, 3] as const;
 
 /**
  * The relaxed-SIMD build at 1, 2 and 3 threads (results must agree bitwise), then the plain-SIMD
- * build at 2 threads (checked against the reference only: no fused multiply-add, other rounding).
+ * build at 2 threads (checked against the reference only: no fused multiply-add, other rounding),
+ * then the relaxed build at 2 threads with the default small-call cut-over (small calls on the
+ * caller alone: must agree bitwise too). The first four use every thread even for tiny shapes.
  */
 export async function makeBackends(): Promise<WasmBackend[]> {
-  const relaxed = await Promise.all(THREAD_COUNTS.map((threads) => createWasmBackend({ threads })));
-  return [...relaxed, await createWasmBackend({ threads: 2, noRelaxedSimd: true })];
+  const relaxed = await Promise.all(THREAD_COUNTS.map((threads) => createWasmBackend({ threads, serialBelow: 0 })));
+  return [...relaxed, await createWasmBackend({ threads: 2, noRelaxedSimd: true, serialBelow: 0 }), await createWasmBackend({ threads: 2 })];
 }
 
 /** Whether backends[t] must reproduce backends[0] bitwise (same build, another thread count). */

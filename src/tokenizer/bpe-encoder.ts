@@ -63,6 +63,7 @@ class PairHeap {
 
 const MAX_CACHE_ENTRIES = 1 << 18;
 const MAX_CACHED_WORD = 256;
+const MAX_PAIR_ENTRIES = 1 << 22;
 
 export class BpeEncoder implements SegmentEncoder {
   /** Whether per-word segmentation (and the cache) gives the same result as whole-text BPE. */
@@ -72,11 +73,10 @@ export class BpeEncoder implements SegmentEncoder {
   /** Whether words may take the scan-based path (no frozen symbols, no piece both reserved and normal). */
   private readonly scanWords: boolean;
   /**
-   * left id × vocab size + right id → id of the piece their concatenation forms, for every split
-   * of every mergeable piece into two mergeable pieces (built when scanWords): every pair that can
-   * ever merge, so a pair lookup needs no string work.
+   * left id × vocab size + right id → id of the piece their concatenation forms, or -1: filled on
+   * first use, so a pair seen before needs no string work.
    */
-  private readonly mergeTable: IntTable;
+  private readonly pairTable = new IntTable(1 << 12);
 
   constructor(private readonly vocab: Vocab) {
     for (const s of vocab.userDefinedSymbols) {
@@ -86,28 +86,18 @@ export class BpeEncoder implements SegmentEncoder {
       this.userByFirstUnit.set(s.charCodeAt(0), list);
     }
     let crossing = false;
-    const spansBoundary = new RegExp(`[^${SPACE_SYMBOL}]${SPACE_SYMBOL}`, 'u');
-    for (const piece of vocab.mergeable.keys()) if (spansBoundary.test(piece)) { crossing = true; break; }
+    for (const piece of vocab.mergeable.keys()) {
+      // A "▁" right after something else (a pair of UTF-16 units never contains U+2581's unit).
+      for (let k = piece.indexOf(SPACE_SYMBOL, 1); k > 0; k = piece.indexOf(SPACE_SYMBOL, k + 1)) {
+        if (piece.charCodeAt(k - 1) !== 0x2581) { crossing = true; break; }
+      }
+      if (crossing) break;
+    }
     this.wordwise = !crossing && !vocab.hasUnused;
     let overlap = false;
     for (const piece of vocab.reserved.keys()) if (vocab.mergeable.has(piece)) { overlap = true; break; }
     // Pair keys are left × size + right in an int32 table: vocabularies up to 46340 pieces.
     this.scanWords = this.wordwise && this.userByFirstUnit.size === 0 && !overlap && vocab.size * vocab.size < 0x7fffffff;
-    const pairs = new Map<number, number>();
-    if (this.scanWords) {
-      const { mergeable, size } = vocab;
-      for (const [piece, id] of mergeable) {
-        for (let k = 1; k < piece.length; k++) {
-          const c = piece.charCodeAt(k);
-          if (c >= 0xdc00 && c <= 0xdfff) continue; // not a code point boundary
-          const a = mergeable.get(piece.slice(0, k));
-          if (a === undefined) continue;
-          const b = mergeable.get(piece.slice(k));
-          if (b !== undefined) pairs.set(a * size + b, id);
-        }
-      }
-    }
-    this.mergeTable = new IntTable(pairs, pairs.size);
   }
 
   /** Code unit → id of that one-character piece (-1: none, -2: not looked up yet), for the BMP. */
@@ -163,7 +153,14 @@ export class BpeEncoder implements SegmentEncoder {
   }
 
   private mergedIdOf(a: number, b: number): number {
-    return this.mergeTable.get(a * this.vocab.size + b, -1);
+    const key = a * this.vocab.size + b;
+    let v = this.pairTable.get(key, -2);
+    if (v === -2) {
+      v = this.vocab.mergeable.get(this.vocab.pieces[a] + this.vocab.pieces[b]) ?? -1;
+      // Bounded: a pathological input cannot grow the table without limit.
+      if (this.pairTable.size < MAX_PAIR_ENTRIES) this.pairTable.set(key, v);
+    }
+    return v;
   }
 
   /** Splits text into initial symbols: user-defined symbols (frozen) or single code points. */

@@ -111,7 +111,44 @@ function writeSpec<S extends Schema>(schema: S, spec: Spec<S>): Uint8Array {
   return w.finish();
 }
 
+// Scratch for reading little-endian float32 scores without a DataView per piece.
+const scoreBytes = new Uint8Array(4);
+const scoreFloat = new Float32Array(scoreBytes.buffer);
+const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * The usual layout of a piece, as SentencePiece writes it: field 1 (piece, < 128 bytes), field 2
+ * (score), optional field 3 (type, one byte). Read directly: a model has 32000 of these, and the
+ * general reader's objects and bigints made loading slow. Returns null for any other layout.
+ */
+function parsePieceFast(buf: Uint8Array, start: number, stop: number): ModelPiece | null {
+  if (stop - start < 2 || buf[start] !== 0x0a || buf[start + 1] >= 0x80 || buf[start + 1] === 0) return null;
+  const end = start + 2 + buf[start + 1];
+  if (end + 5 > stop || buf[end] !== 0x15 || !littleEndian) return null;
+  let piece = '';
+  for (let i = start + 2; i < end; i++) {
+    const b = buf[i];
+    if (b >= 0x80) { piece = ''; break; }
+    piece += String.fromCharCode(b);
+  }
+  if (piece.length !== end - start - 2) {
+    try { piece = strictDecoder.decode(buf.subarray(start + 2, end)); } catch { return null; }
+  }
+  for (let k = 0; k < 4; k++) scoreBytes[k] = buf[end + 1 + k];
+  const score = scoreFloat[0];
+  const pos = end + 5;
+  let type = PieceType.NORMAL;
+  if (pos < stop) {
+    if (pos + 2 !== stop || buf[pos] !== 0x18 || !(buf[pos + 1] in PieceType)) return null;
+    type = buf[pos + 1];
+  }
+  return { piece, score, type };
+}
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function parsePiece(buf: Uint8Array, index: number, base: number): ModelPiece {
+  const fast = parsePieceFast(buf, 0, buf.length);
+  if (fast) return fast;
   const where = `pieces[${index}]`;
   let piece: string | undefined;
   let score = 0;
@@ -131,9 +168,26 @@ function parsePiece(buf: Uint8Array, index: number, base: number): ModelPiece {
 /** Parses a serialized ModelProto; throws a WireError naming the field and byte offset on malformed input. */
 export function parseModelProto(buf: Uint8Array): ModelProto {
   const model: ModelProto = { pieces: [], trainerSpec: {}, normalizerSpec: {}, unknownFields: [] };
+  // The pieces come first in SentencePiece's files: read that run directly (no field objects),
+  // then everything after it with the general reader.
+  let pos = 0;
+  while (pos + 2 < buf.length && buf[pos] === 0x0a) {
+    let len = buf[pos + 1], head = 2;
+    if (len >= 0x80) {
+      if (buf[pos + 2] >= 0x80) break;
+      len = (len & 0x7f) | (buf[pos + 2] << 7);
+      head = 3;
+    }
+    const start = pos + head, stop = start + len;
+    if (stop > buf.length) break;
+    const piece = parsePieceFast(buf, start, stop);
+    if (!piece) break;
+    model.pieces.push(piece);
+    pos = stop;
+  }
   // Offsets of nested messages are reported relative to the file: track them as we go.
-  let offset = 0;
-  const fields = readFields(buf, 'ModelProto');
+  let offset = pos;
+  const fields = readFields(buf.subarray(pos), 'ModelProto', pos);
   for (const f of fields) {
     const bytes = f.value instanceof Uint8Array ? f.value : undefined;
     const base = bytes ? bytes.byteOffset - buf.byteOffset : offset;

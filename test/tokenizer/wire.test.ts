@@ -55,8 +55,13 @@ test('UTF-8: each invalid byte is one U+FFFD (SentencePiece), unlike TextDecoder
 test('IntTable finds every key and misses others', () => {
   const entries: [number, number][] = [];
   for (let i = 0; i < 5000; i++) entries.push([i * 7919 % 1000003, i]);
-  const t = new IntTable(entries, entries.length);
+  const t = new IntTable(4);
+  for (const [k, v] of entries) t.set(k, v);
+  assert.equal(t.size, 5000);
   for (const [k, v] of entries) assert.equal(t.get(k, -1), v);
   assert.equal(t.get(1000004, -1), -1);
-  assert.throws(() => new IntTable([[-1, 0]], 1), /not a non-negative int32/);
+  t.set(entries[0][0], 42);
+  assert.equal(t.get(entries[0][0], -1), 42);
+  assert.equal(t.size, 5000);
+  assert.throws(() => t.set(-1, 0), /not a non-negative int32/);
 });

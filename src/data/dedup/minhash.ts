@@ -43,15 +43,21 @@ export function minhash(text: string, p: MinHashParams = DEFAULT_MINHASH): MinHa
     seen.add(h);
   }
   const sig = new Uint32Array(p.numHashes).fill(0xffffffff);
+  const m = p.numHashes;
   // Hash family h_k(x) = fmix32(x + k·g(x)): two independent 32-bit hashes combined
-  // (Kirsch–Mitzenmacher), each finalised for avalanche.
+  // (Kirsch–Mitzenmacher), each finalised for avalanche. fmix32 is inlined: this loop is the
+  // stage's hot spot (numHashes × shingles iterations).
   for (const x of seen) {
     const g = fmix32(x ^ 0x9e3779b9) | 1;
-    let y = x;
-    for (let k = 0; k < p.numHashes; k++) {
-      const h = fmix32(y);
+    let y = x | 0;
+    for (let k = 0; k < m; k++) {
+      let h = y ^ (y >>> 16);
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h = (h ^ (h >>> 16)) >>> 0;
       if (h < sig[k]!) sig[k] = h;
-      y = (y + g) >>> 0;
+      y = (y + g) | 0;
     }
   }
   return { sig, shingles: words.length === 0 ? 0 : seen.size };
@@ -72,11 +78,13 @@ export function estimateOverlap(a: MinHashSignature, b: MinHashSignature): numbe
 
 /** Most items remembered per band bucket. */
 export const BUCKET_CAP = 8;
+/** Most candidates verified per query. */
+export const MAX_CHECKS = 32;
 
 /** LSH index over kept signatures. */
 export class LshIndex {
   private readonly rows: number;
-  private readonly buckets: Map<string, number[]>[];
+  private readonly buckets: Map<number, number[]>[];
   readonly items: { id: string; sig: MinHashSignature }[] = [];
 
   constructor(readonly params: MinHashParams = DEFAULT_MINHASH) {
@@ -85,10 +93,11 @@ export class LshIndex {
     this.buckets = Array.from({ length: params.bands }, () => new Map());
   }
 
-  private bandKey(sig: Uint32Array, band: number): string {
-    let s = '';
-    for (let r = 0; r < this.rows; r++) s += sig[band * this.rows + r]!.toString(36) + ',';
-    return s;
+  /** A 32-bit hash of one band's rows (a collision only adds a candidate, which is verified). */
+  private bandKey(sig: Uint32Array, band: number): number {
+    let h = band;
+    for (let r = 0; r < this.rows; r++) h = fmix32((Math.imul(h, 0x01000193) ^ sig[band * this.rows + r]!) >>> 0);
+    return h;
   }
 
   /**
@@ -120,9 +129,13 @@ export class LshIndex {
     }
   }
 
-  /** The first kept item whose overlap with `sig` is >= threshold, or null. */
+  /**
+   * The first kept item whose overlap with `sig` is >= threshold, or null. Only the
+   * `MAX_CHECKS` candidates sharing the most bands are checked: those are the likeliest
+   * duplicates, and the bound keeps boilerplate-heavy inputs linear.
+   */
   findDuplicate(sig: MinHashSignature, threshold: number): { id: string; overlap: number } | null {
-    for (const c of this.candidates(sig.sig)) {
+    for (const c of this.candidates(sig.sig).slice(0, MAX_CHECKS)) {
       const other = this.items[c]!;
       const overlap = estimateOverlap(sig, other.sig);
       if (overlap >= threshold) return { id: other.id, overlap };

@@ -42,6 +42,8 @@ export async function encodeBatch(tok: SentencePieceTokenizer, texts: readonly s
       resolve(out);
     });
     worker.once('error', reject);
+    // A worker killed before it answered (out of memory, terminated) must not leave us waiting.
+    worker.once('exit', (code) => reject(new Error(`tokenizer worker exited with code ${code} before returning its ${b - a} texts`)));
   }));
   const [a0, b0] = parts[0];
   const first = texts.slice(a0, b0).map((t) => tok.encode(t, enc));

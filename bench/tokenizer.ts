@@ -6,7 +6,8 @@
  *   ours, 1 thread   a fresh SentencePieceTokenizer per repetition (its word cache starts empty)
  *   ours, 2 threads  encodeBatch(lines, {threads: 2}) (worker start-up and model load included)
  *   spm_encode / spm_decode (Debian's C++ SentencePiece), whole process incl. model load
- * MB/s = UTF-8 bytes of the text / wall seconds, median over repetitions. Every run also checks
+ * MB/s = UTF-8 bytes of the text / wall seconds, median over repetitions; also per CPU second
+ * (user + system, from process.cpuUsage and /usr/bin/time), steadier on a busy machine. Every run also checks
  * that our ids equal spm_encode's, line by line, and our decoding equals spm_decode's.
  * Training: `llama-ts tokenizer train --llama` against `spm_train` with the same options on the
  * books + Shakespeare + WikiText valid (WikiText test held out): time, peak RSS, identical pieces,
@@ -34,17 +35,20 @@ const HELD_OUT = 'wikitext2/test.txt';
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 const fmt = (x: number) => x.toFixed(2);
 
-function timed<T>(f: () => T): [T, number] {
+/** Runs f; returns its result, wall seconds and this process's CPU seconds. */
+function timed<T>(f: () => T): [T, number, number] {
   const t = performance.now();
+  const c = process.cpuUsage();
   const r = f();
-  return [r, (performance.now() - t) / 1000];
+  const u = process.cpuUsage(c);
+  return [r, (performance.now() - t) / 1000, (u.user + u.system) / 1e6];
 }
 
-/** Runs a command under /usr/bin/time when present, for peak RSS; returns wall seconds and KiB. */
-function runMeasured(cmd: string, args: string[], opts: { stdinFile?: string; stdoutFile?: string } = {}): { wall: number; maxRssKiB: number | null; stdout: string } {
+/** Runs a command under /usr/bin/time when present: wall seconds, CPU seconds (user + system) and peak RSS in KiB. */
+function runMeasured(cmd: string, args: string[], opts: { stdinFile?: string; stdoutFile?: string } = {}): { wall: number; cpu: number | null; maxRssKiB: number | null; stdout: string } {
   const hasTime = existsSync('/usr/bin/time');
   const tf = join(tmpdir(), `bench-time-${process.pid}`);
-  const full = hasTime ? ['/usr/bin/time', ['-f', '%M', '-o', tf, cmd, ...args]] as const : [cmd, args] as const;
+  const full = hasTime ? ['/usr/bin/time', ['-f', '%M %U %S', '-o', tf, cmd, ...args]] as const : [cmd, args] as const;
   const t = performance.now();
   const r = spawnSync(full[0], [...full[1]], {
     input: opts.stdinFile ? readFileSync(opts.stdinFile) : undefined, maxBuffer: 1 << 30,
@@ -53,8 +57,14 @@ function runMeasured(cmd: string, args: string[], opts: { stdinFile?: string; st
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr?.toString().slice(-2000)}`);
   if (opts.stdoutFile) writeFileSync(opts.stdoutFile, r.stdout);
   let maxRssKiB: number | null = null;
-  if (hasTime) { maxRssKiB = Number(readFileSync(tf, 'utf8').trim().split('\n').pop()); rmSync(tf, { force: true }); }
-  return { wall, maxRssKiB, stdout: r.stdout.toString() };
+  let cpu: number | null = null;
+  if (hasTime) {
+    const [rss, user, sys] = readFileSync(tf, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    maxRssKiB = rss;
+    cpu = user + sys;
+    rmSync(tf, { force: true });
+  }
+  return { wall, cpu, maxRssKiB, stdout: r.stdout.toString() };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -85,22 +95,28 @@ export async function run(args: string[]): Promise<void> {
     console.log(`corpus: ${(buf.length / 1e6).toFixed(1)} MB, ${lines.length} lines; model ${META}; ${reps} repetitions`);
 
     const r = { ours1: [] as number[], ours2: [] as number[], spmEnc: [] as number[], oursDec: [] as number[], spmDec: [] as number[] };
+    // CPU seconds (user + system) of the one-thread runs: steadier than wall time on a busy machine.
+    const cpu = { ours1: [] as number[], spmEnc: [] as number[], oursDec: [] as number[], spmDec: [] as number[] };
     let mismatchIds = -1, mismatchText = -1, tokens = 0;
     const idsFile = join(dir, 'ids.txt');
     for (let rep = 0; rep < reps; rep++) {
       const spm = runMeasured('spm_encode', [`--model=${META}`, '--output_format=id'], { stdinFile: corpusFile, stdoutFile: idsFile });
       r.spmEnc.push(spm.wall);
+      if (spm.cpu !== null) cpu.spmEnc.push(spm.cpu);
       const tok = SentencePieceTokenizer.load(META);
-      const [ours, t1] = timed(() => lines.map((l) => tok.encode(l)));
+      const [ours, t1, c1] = timed(() => lines.map((l) => tok.encode(l)));
       r.ours1.push(t1);
+      cpu.ours1.push(c1);
       const fresh = SentencePieceTokenizer.load(META);
       const t2s = performance.now();
       const ours2 = await fresh.encodeBatch(lines, { threads: 2 });
       r.ours2.push((performance.now() - t2s) / 1000);
-      const [decoded, td] = timed(() => ours.map((ids) => tok.decode(ids)));
+      const [decoded, td, cd] = timed(() => ours.map((ids) => tok.decode(ids)));
       r.oursDec.push(td);
+      cpu.oursDec.push(cd);
       const spmDec = runMeasured('spm_decode', [`--model=${META}`, '--input_format=id'], { stdinFile: idsFile });
       r.spmDec.push(spmDec.wall);
+      if (spmDec.cpu !== null) cpu.spmDec.push(spmDec.cpu);
       if (rep === 0) {
         const spmIds = spm.stdout.split('\n');
         mismatchIds = 0;
@@ -120,6 +136,9 @@ export async function run(args: string[]): Promise<void> {
     const dec = { ours: mbps('oursDec'), spm: mbps('spmDec') };
     console.log(`encode (median MB/s): ours 1 thread ${fmt(enc.ours1)}, 2 threads ${fmt(enc.ours2)}, spm_encode ${fmt(enc.spm)} → ${fmt(enc.ours1 / enc.spm)}× / ${fmt(enc.ours2 / enc.spm)}×`);
     console.log(`decode (median MB/s): ours ${fmt(dec.ours)}, spm_decode ${fmt(dec.spm)} → ${fmt(dec.ours / dec.spm)}×`);
+    const cpuMbps = (k: keyof typeof cpu) => (cpu[k].length ? bytes / 1e6 / median(cpu[k]) : NaN);
+    const byCpu = { encOurs: cpuMbps('ours1'), encSpm: cpuMbps('spmEnc'), decOurs: cpuMbps('oursDec'), decSpm: cpuMbps('spmDec') };
+    console.log(`by CPU time (MB per CPU second, one thread): encode ours ${fmt(byCpu.encOurs)}, spm_encode ${fmt(byCpu.encSpm)} → ${fmt(byCpu.encOurs / byCpu.encSpm)}×; decode ours ${fmt(byCpu.decOurs)}, spm_decode ${fmt(byCpu.decSpm)} → ${fmt(byCpu.decOurs / byCpu.decSpm)}×`);
     console.log(`exactness: ${tokens} tokens; lines whose ids differ from spm_encode: ${mismatchIds}; decoded lines differing from spm_decode: ${mismatchText}`);
 
     let train: Record<string, unknown> | null = null;
@@ -156,7 +175,8 @@ export async function run(args: string[]): Promise<void> {
       bench: 'tokenizer', corpus_mb: +(buf.length / 1e6).toFixed(2), lines: lines.length, tokens, reps,
       encode_mbps: { ours_1thread: +enc.ours1.toFixed(2), ours_2threads: +enc.ours2.toFixed(2), spm_encode: +enc.spm.toFixed(2) },
       decode_mbps: { ours: +dec.ours.toFixed(2), spm_decode: +dec.spm.toFixed(2) },
-      ratio: { encode_1thread: +(enc.ours1 / enc.spm).toFixed(2), encode_2threads: +(enc.ours2 / enc.spm).toFixed(2), decode: +(dec.ours / dec.spm).toFixed(2), ...(train ? { train_time: train.time_ratio } : {}) },
+      cpu_mbps: { encode_ours: +byCpu.encOurs.toFixed(2), encode_spm: +byCpu.encSpm.toFixed(2), decode_ours: +byCpu.decOurs.toFixed(2), decode_spm: +byCpu.decSpm.toFixed(2) },
+      ratio: { encode_1thread_cpu: +(byCpu.encOurs / byCpu.encSpm).toFixed(2), decode_cpu: +(byCpu.decOurs / byCpu.decSpm).toFixed(2), encode_1thread: +(enc.ours1 / enc.spm).toFixed(2), encode_2threads: +(enc.ours2 / enc.spm).toFixed(2), decode: +(dec.ours / dec.spm).toFixed(2), ...(train ? { train_time: train.time_ratio } : {}) },
       mismatched_lines: { encode: mismatchIds, decode: mismatchText },
       train,
     }));

@@ -3,18 +3,15 @@
  * with 128-bit SIMD — relaxed-SIMD fused multiply-add where the runtime validates it — on a
  * worker pool (pool.ts) that shares the memories.
  *
- * Memory: tensors live in "heaps", shared WebAssembly.Memory objects of at most 4 GiB each
- * (wasm32). createArena carves a region from the current heap, growing it, or starts a new heap
- * when 4 GiB would be exceeded, so a model larger than 4 GiB spans several heaps. Every heap has
- * its own kernel instance on every thread; the arrays of one kernel call must live in one heap.
- * Heap layout: [0, 64 KiB) unused but for the work-claim counters at 1 KiB (offsets near 0 stay
- * free, so a null offset is caught), the f16 -> f32 table (256 KiB), per-thread scratch (packing
- * buffers, cross-entropy tiles, quantized activations), then arenas.
+ * Memory: tensors live in "heaps" of at most 4 GiB (wasm-heaps.ts); loading: wasm-loader.ts.
+ * This file maps every Backend operation to its kernel: argument checks, heap resolution, the
+ * choice of kernel (matrix-vector or gemm) and of serial or threaded execution.
  */
-import { BumpArena } from './arena.js';
 import type { AdamWParams, Arena, Backend, F32, Weight } from './backend.js';
 import { checkDims, checkHeads, checkLength, checkTokens } from './checks.js';
 import { KernelPool } from './pool.js';
+import { HeapSet, MAX_HEAP_BYTES, SCRATCH_BASE, SCRATCH_PER_THREAD } from './wasm-heaps.js';
+import { isNode, loadKernelModule, type LoadedModule } from './wasm-loader.js';
 
 const KERNELS = [
   'gemm', 'matvec_f32', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0',
@@ -32,15 +29,8 @@ const MATVEC_MAX_N_F16 = 8;
 const MATVEC_MAX_N_QUANT = 32;
 const SUMSQ_BLOCK = 65536;
 
-const PAGE = 65536;
-const MAX_PAGES = 65536;                 // 4 GiB: the wasm32 limit
-const MAX_HEAP_BYTES = MAX_PAGES * PAGE;
-const COUNTERS = 1024;                   // work-claim counters (two, a cache line apart), zeroed per call
-const F16_TABLE = 65536;
-const SCRATCH_BASE = F16_TABLE + 65536 * 4;
-const SCRATCH_PER_THREAD = 1 << 20;      // gemm packing 320 KiB + cross-entropy tile 256 KiB + rows; see asm
 const SERIAL_WORK = 1 << 16;            // multiply-adds / elements under which a call stays on the caller
-const SLACK = 256;                       // kernels may read (never use) a few floats past an array's end
+const PAGE = 65536;
 
 export interface WasmBackendOptions {
   /** Threads including the caller; default os.availableParallelism(). */
@@ -62,132 +52,27 @@ export interface WasmBackendOptions {
   heapBytesLimit?: number;
 }
 
-interface LoadedModule { module: WebAssembly.Module; relaxed: boolean }
-
-const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-
-async function wasmBytes(name: string): Promise<Uint8Array<ArrayBuffer>> {
-  const url = new URL(`../../wasm/${name}.wasm`, import.meta.url);
-  if (isNode) {
-    const { readFile } = await import('node:fs/promises');
-    try {
-      const b = await readFile(url);
-      return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
-    } catch (e) {
-      throw new Error(`wasm backend: cannot read ${url.pathname} (${(e as Error).message}); build the kernels with \`npm run build:wasm\``);
-    }
-  }
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`wasm backend: fetching ${url} gave HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
-
-/** Compiles the relaxed-SIMD build where the runtime validates it, else the plain-SIMD one. */
-async function loadKernelModule(noRelaxed: boolean): Promise<LoadedModule> {
-  if (typeof WebAssembly === 'undefined') throw new Error('wasm backend: this runtime has no WebAssembly; use createBackend({ kind: "reference" })');
-  if (isNode) {
-    // Node 20 ships relaxed SIMD behind a flag; it must be set before the module is compiled.
-    const v8 = await import('node:v8');
-    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-  }
-  const simd = await wasmBytes('kernels-simd');
-  if (!WebAssembly.validate(simd)) {
-    throw new Error('wasm backend: this runtime does not support WebAssembly 128-bit SIMD (and threads/shared memory), ' +
-      'which the kernels need; use Node >= 20 or a current browser, or createBackend({ kind: "reference" })');
-  }
-  if (!noRelaxed) {
-    const relaxed = await wasmBytes('kernels-relaxed');
-    if (WebAssembly.validate(relaxed)) return { module: await WebAssembly.compile(relaxed), relaxed: true };
-  }
-  return { module: await WebAssembly.compile(simd), relaxed: false };
-}
-
-type Exports = Record<string, unknown> & {
-  initF16Table(ptr: number): void;
-  first_non_finite(ptr: number, n: number): number;
-  relaxedSimd(): number;
-};
-
-class Heap {
-  top: number;
-  readonly buffers = new Set<ArrayBufferLike>();
-  /** The work-claim counters the parallel kernels take chunks from. */
-  readonly counters: Int32Array;
-  constructor(readonly index: number, readonly memory: WebAssembly.Memory, readonly exports: Exports, start: number) {
-    this.top = start;
-    this.buffers.add(memory.buffer);
-    this.counters = new Int32Array(memory.buffer, COUNTERS, 32);
-  }
-  get bytes(): number { return this.memory.buffer.byteLength; }
-}
-
-/** What a kernel argument resolves to: its heap and byte offset. */
-interface Ptr { heap: Heap; off: number }
-
 class WasmBackend implements Backend {
   readonly name: string;
   readonly threads: number;
-  private readonly heaps: Heap[] = [];
-  private readonly heapOfBuffer = new Map<ArrayBufferLike, Heap>();
+  private readonly mem: HeapSet;
   private checkFinite = false;
-  private readonly heapStart: number;
-
-  private readonly maxHeapBytes: number;
   private readonly serialBelow: number;
 
   constructor(private readonly loaded: LoadedModule, private readonly pool: KernelPool, heapBytesLimit?: number, serialBelow?: number) {
     this.threads = pool.threads;
-    this.maxHeapBytes = heapBytesLimit ?? MAX_HEAP_BYTES;
+    this.mem = new HeapSet(loaded, pool, this.threads, heapBytesLimit ?? MAX_HEAP_BYTES);
     this.serialBelow = serialBelow ?? SERIAL_WORK;
     this.name = `wasm-${loaded.relaxed ? 'relaxed-simd' : 'simd'}x${this.threads}`;
-    this.heapStart = Math.ceil((SCRATCH_BASE + this.threads * SCRATCH_PER_THREAD) / PAGE) * PAGE;
   }
 
   /** True when the kernels use relaxed-SIMD fused multiply-add. */
   get relaxedSimd(): boolean { return this.loaded.relaxed; }
 
   /** Bytes of WebAssembly memory reserved so far over all heaps (for memory-bound tests). */
-  get memoryBytes(): number { return this.heaps.reduce((s, h) => s + h.bytes, 0); }
+  get memoryBytes(): number { return this.mem.memoryBytes; }
 
-  private newHeap(): Heap {
-    const pages = Math.ceil((this.heapStart + SLACK) / PAGE);
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
-    const instance = new WebAssembly.Instance(this.loaded.module, { env: { memory } });
-    const exports = instance.exports as Exports;
-    exports.initF16Table(F16_TABLE);
-    const heap = new Heap(this.heaps.length, memory, exports, this.heapStart);
-    this.heaps.push(heap);
-    this.heapOfBuffer.set(memory.buffer, heap);
-    this.pool.addHeap(heap.index, this.loaded.module, memory, exports, F16_TABLE);
-    return heap;
-  }
-
-  createArena(bytes: number, label = 'arena'): Arena {
-    if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`createArena(${label}): invalid size ${bytes}`);
-    const need = Math.ceil(bytes / 64) * 64;
-    if (this.heapStart + need + SLACK > this.maxHeapBytes) {
-      throw new Error(`createArena(${label}): ${bytes} bytes do not fit one WebAssembly memory ` +
-        `(${this.maxHeapBytes} bytes, ${this.maxHeapBytes - this.heapStart - SLACK} usable); split it into several arenas`);
-    }
-    let heap = this.heaps[this.heaps.length - 1];
-    if (!heap || heap.top + need + SLACK > this.maxHeapBytes) heap = this.newHeap();
-    const end = heap.top + need + SLACK;
-    if (end > heap.bytes) {
-      try {
-        heap.memory.grow(Math.ceil((end - heap.bytes) / PAGE));
-      } catch (e) {
-        throw new Error(`createArena(${label}): growing WebAssembly memory ${heap.index} to ${end} bytes failed ` +
-          `(${(e as Error).message}); the machine may be out of memory`);
-      }
-    }
-    // A grown shared memory hands out a new (longer) SharedArrayBuffer; older views stay valid.
-    const buffer = heap.memory.buffer;
-    heap.buffers.add(buffer);
-    this.heapOfBuffer.set(buffer, heap);
-    const arena = new BumpArena(buffer, heap.top, bytes, label);
-    heap.top += need;
-    return arena;
-  }
+  createArena(bytes: number, label = 'arena'): Arena { return this.mem.createArena(bytes, label); }
 
   setCheckFinite(on: boolean): void { this.checkFinite = on; }
 
@@ -197,25 +82,11 @@ class WasmBackend implements Backend {
 
   /** Resolves the arrays of one call to byte offsets, checking they live in one heap. */
   private ptrs(op: string, arrays: Record<string, ArrayBufferView | null>): Record<string, number> & { heap: number } {
-    let first: { name: string; heap: Heap } | null = null;
-    const out: Record<string, number> = {};
-    for (const [name, a] of Object.entries(arrays)) {
-      if (a === null) { out[name] = 0; continue; }
-      const heap = this.heapOfBuffer.get(a.buffer);
-      if (!heap) {
-        throw new Error(`${op}: ${name} is not in this backend's memory (a plain ${a.constructor.name}?); ` +
-          'allocate kernel arrays with backend.createArena(...)');
-      }
-      if (first && first.heap !== heap) {
-        throw new Error(`${op}: ${name} lives in WebAssembly memory ${heap.index} but ${first.name} in memory ${first.heap.index}; ` +
-          'all arrays of one call must come from arenas of the same memory (copy activations across)');
-      }
-      first ??= { name, heap };
-      out[name] = a.byteOffset;
-    }
-    if (!first) throw new Error(`${op}: no arrays given`);
-    return Object.assign(out, { heap: first.heap.index });
+    return this.mem.ptrs(op, arrays);
   }
+
+  /** Scratch base, per-thread stride and the zeroed work counters: the trailing arguments of the parallel kernels. */
+  private scratch(heap: number): number[] { return this.mem.scratchArgs(heap); }
 
   /**
    * Runs a kernel; `work` (roughly the multiply-adds or elements it touches) below serialBelow runs
@@ -225,18 +96,10 @@ class WasmBackend implements Backend {
     this.pool.run(heap, K[kernel], args, work < this.serialBelow);
   }
 
-  /** Scratch base, per-thread stride and the zeroed work counters: the trailing arguments of the parallel kernels. */
-  private scratch(heap: number): number[] {
-    const c = this.heaps[heap].counters;
-    Atomics.store(c, 0, 0);
-    Atomics.store(c, 16, 0);
-    return [SCRATCH_BASE, SCRATCH_PER_THREAD, COUNTERS];
-  }
-
   /** The optional NaN/Inf probe on a kernel's output. */
   private finite(op: string, what: string, heap: number, x: ArrayBufferView | null, n: number, shape: string): void {
     if (!this.checkFinite || x === null || n === 0) return;
-    const i = this.heaps[heap].exports.first_non_finite(x.byteOffset, n);
+    const i = this.mem.heaps[heap].exports.first_non_finite(x.byteOffset, n);
     if (i >= 0) {
       const v = (x as Float32Array)[i];
       throw new Error(`${op}: ${what} ${shape} holds ${v} at flat index ${i} (non-finite value produced; ` +
@@ -552,7 +415,7 @@ class WasmBackend implements Backend {
     const blocks = Math.ceil(n / SUMSQ_BLOCK);
     if (blocks * 8 > this.threads * SCRATCH_PER_THREAD) throw new Error(`${op}: n = ${n} exceeds the kernel scratch`);
     this.run(p.heap, 'sum_squares', [p.x, n, SCRATCH_BASE], n);
-    const partials = new Float64Array(this.heaps[p.heap].memory.buffer, SCRATCH_BASE, blocks);
+    const partials = new Float64Array(this.mem.heaps[p.heap].memory.buffer, SCRATCH_BASE, blocks);
     let s = 0;
     for (let b = 0; b < blocks; b++) s += partials[b]; // fixed block order: independent of the thread count
     return s;

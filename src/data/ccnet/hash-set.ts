@@ -1,7 +1,8 @@
 /**
  * CCNet's FlatHashSet: a set of 64-bit line hashes with one flag per key, "added more than once".
  * Open addressing with linear probing over typed arrays (8 bytes of key + 1 byte of flag per slot,
- * load factor <= 0.5), so 10 M hashes cost ~180 MB instead of a JS Map's ~1 GB.
+ * load factor <= 0.5), so 10 M hashes cost 180-360 MB (depending on where the last doubling fell)
+ * instead of a JS Map's ~1 GB.
  *
  * The key 0 marks an empty slot; CCNet itself treats hash 0 as "line removed", so a real line
  * whose hash prefix is 0 (probability 2^-64) is treated the same way.

@@ -27,6 +27,7 @@ const USAGE = `usage:
       --normalizer-from MODEL         copy the normalizer (e.g. an nmt_nfkc charsmap) from a .model file
       --input-sentence-size N         train on a random sample of N lines (0 = all, the default)
       --seed N                        seed of that sample
+      --unk-id N --bos-id N --eos-id N --pad-id N   special piece ids (defaults 0, 1, 2, -1 = none)
   llama-ts tokenizer encode --model M [--pieces] [--bos] [--eos]
       stdin: one JSON string per line; stdout: one JSON array of ids (or pieces) per line
   llama-ts tokenizer decode --model M
@@ -80,6 +81,7 @@ async function train(args: string[]): Promise<number> {
       'max-piece-length': { type: 'string' }, 'max-sentence-length': { type: 'string' },
       'user-defined-symbols': { type: 'string' }, 'control-symbols': { type: 'string' },
       'normalizer-from': { type: 'string' }, 'input-sentence-size': { type: 'string' }, seed: { type: 'string' },
+      'unk-id': { type: 'string' }, 'bos-id': { type: 'string' }, 'eos-id': { type: 'string' }, 'pad-id': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -112,6 +114,10 @@ async function train(args: string[]): Promise<number> {
   opts.controlSymbols = list(values['control-symbols']);
   opts.inputSentenceSize = positiveInt(values['input-sentence-size'], '--input-sentence-size', 0);
   opts.seed = positiveInt(values.seed, '--seed', 0);
+  opts.unkId = positiveInt(values['unk-id'], '--unk-id', 0);
+  opts.bosId = positiveInt(values['bos-id'], '--bos-id', -1);
+  opts.eosId = positiveInt(values['eos-id'], '--eos-id', -1);
+  opts.padId = positiveInt(values['pad-id'], '--pad-id', -1);
   if (values['normalizer-from']) opts.normalization = SentencePieceTokenizer.load(values['normalizer-from']).model.normalizerSpec;
   const result = await trainBpe(opts);
   result.model.trainerSpec.modelPrefix = output;

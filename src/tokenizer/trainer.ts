@@ -128,7 +128,6 @@ export async function trainBpe(o: TrainBpeOptions): Promise<TrainResult> {
   for (const k of ['unk', 'bos', 'eos', 'pad'] as const) {
     const id = ids[k];
     if (id < 0) continue;
-    check(k !== 'unk' || id >= 0, 'the unknown piece must have an id');
     check(id < o.vocabSize, `${k} id ${id} is not below the vocab size ${o.vocabSize}`);
     check(!meta.has(id), `${k} id ${id} is already used by ${meta.get(id)?.piece}`);
     meta.set(id, { piece: names[k], type: k === 'unk' ? PieceType.UNKNOWN : PieceType.CONTROL });

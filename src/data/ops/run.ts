@@ -24,6 +24,24 @@ export interface RunOptions {
   until?: 'wave1' | 'wave2' | 'mixture';
 }
 
+/**
+ * The default log: structured lines; on a terminal, in-job progress lines overwrite each other
+ * and each finished job shows a progress bar.
+ */
+export function terminalLog(stream: NodeJS.WriteStream = process.stderr): (line: string) => void {
+  if (!stream.isTTY) return (line) => stream.write(line + '\n');
+  return (line) => {
+    const transient = line.includes('   … ');
+    const width = Math.max(20, (stream.columns ?? 100) - 1);
+    stream.write('\r\x1b[K' + (transient ? line.slice(0, width) : line + '\n'));
+  };
+}
+
+function bar(done: number, total: number, width = 20): string {
+  const filled = total ? Math.round((done / total) * width) : width;
+  return '[' + '#'.repeat(filled) + '.'.repeat(width - filled) + ']';
+}
+
 export interface RunResult { report: PipelineReport; finals: Map<string, string[]>; mixture?: string }
 
 async function runWave(config: PipelineConfig, name: string, jobs: Job[], log: (s: string) => void): Promise<Marker[]> {
@@ -40,7 +58,8 @@ async function runWave(config: PipelineConfig, name: string, jobs: Job[], log: (
       bytes += m.bytes;
       const secs = (Date.now() - t0) / 1000;
       const eta = done < pending.length ? ` eta ${((secs / done) * (pending.length - done)).toFixed(0)}s` : '';
-      log(`[${name}] ${done}/${pending.length} ${jobName(config, job)}: ${m.docs} docs kept, ${(m.bytes / 1e6).toFixed(2)} MB (${(bytes / 1e6 / Math.max(secs, 1e-3)).toFixed(1)} MB/s out${eta})`);
+      const b = process.stderr.isTTY && log === defaultLog ? `${bar(done, pending.length)} ` : '';
+      log(`[${name}] ${b}${done}/${pending.length} ${jobName(config, job)}: ${m.docs} docs kept, ${(m.bytes / 1e6).toFixed(2)} MB (${(bytes / 1e6 / Math.max(secs, 1e-3)).toFixed(1)} MB/s out${eta})`);
     },
     onProgress(p) {
       const stages = Object.entries(p.stages).map(([k, [i, o]]) => `${k} ${i}→${o}`).join(', ');
@@ -50,8 +69,10 @@ async function runWave(config: PipelineConfig, name: string, jobs: Job[], log: (
   return Promise.all(jobs.map(async (j) => (await readMarker(config, j))!));
 }
 
+const defaultLog = terminalLog();
+
 export async function runPipeline(config: PipelineConfig, opts: RunOptions = {}): Promise<RunResult> {
-  const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const log = opts.log ?? defaultLog;
   await loadExtraStages();
   await mkdir(config.output, { recursive: true });
   await runWave(config, 'wave1', wave1Jobs(config), log);

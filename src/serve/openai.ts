@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoadedModel, SamplingOptions } from '../inference/types.js';
 import { encodeChat } from '../tokenizer/chat-template.js';
 import { ApiError, sendJson } from './errors.js';
-import type { JobResult, Scheduler, TokenChooser } from './scheduler.js';
+import type { Job, JobResult, Scheduler, Scored, TokenChooser } from './scheduler.js';
 import { ChatRequest, CompletionRequest, describeIssues, messageText } from './schemas.js';
 import { SseStream } from './sse.js';
 import type { z } from 'zod';
@@ -58,63 +58,86 @@ function disconnectSignal(req: IncomingMessage, res: ServerResponse): AbortSigna
 const finish = (r: JobResult) => (r.finishReason === 'eos' || r.finishReason === 'stop' ? 'stop' : 'length');
 const usage = (prompt: number, completion: number) => ({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion });
 
+/** The prompts of a completions request as token ids: a string, strings, ids, or lists of ids. */
+function promptIdLists(ctx: OpenAiContext, prompt: CompletionRequest['prompt']): number[][] {
+  const tok = ctx.model.tokenizer;
+  const V = ctx.model.config.vocabSize;
+  const list: (string | number[])[] = typeof prompt === 'string' ? [prompt]
+    : typeof prompt[0] === 'number' ? [prompt as number[]] : (prompt as (string | number[])[]);
+  return list.map((p, i) => {
+    if (typeof p === 'string') {
+      if (!tok) throw new ApiError(400, 'this model has no tokenizer: send the prompt as an array of token ids', 'invalid_request_error', 'prompt');
+      return tok.encode(p, { bos: true });
+    }
+    const bad = p.findIndex((id) => id >= V);
+    if (bad >= 0) throw new ApiError(400, `prompt ${i} token ${bad} has id ${p[bad]}, outside the vocabulary of ${V}`, 'invalid_request_error', 'prompt');
+    return p;
+  });
+}
+
+/** OpenAI's legacy logprobs object (what lm-evaluation-harness's local-completions reads). */
+function legacyLogprobs(ctx: OpenAiContext, scored: Scored[]) {
+  const tokens = scored.map((s) => piece(ctx, s.id));
+  let offset = 0;
+  const textOffset = tokens.map((t) => { const o = offset; offset += t.length; return o; });
+  return {
+    tokens,
+    token_logprobs: scored.map((s) => s.logprob),
+    top_logprobs: scored.map((s) => (s.logprob === null ? null : Object.fromEntries(s.top.map(([id, lp]) => [piece(ctx, id), lp])))),
+    text_offset: textOffset,
+  };
+}
+
 export async function completions(ctx: OpenAiContext, body: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const r = parse(CompletionRequest, body);
-  const tok = ctx.model.tokenizer;
-  let promptIds: number[];
-  if (typeof r.prompt === 'string' || Array.isArray(r.prompt) && typeof r.prompt[0] === 'string') {
-    if (!tok) throw new ApiError(400, 'this model has no tokenizer: send the prompt as an array of token ids');
-    promptIds = tok.encode(typeof r.prompt === 'string' ? r.prompt : (r.prompt[0] as string), { bos: true });
-  } else {
-    promptIds = r.prompt as number[];
-    const V = ctx.model.config.vocabSize;
-    const bad = promptIds.findIndex((id) => id >= V);
-    if (bad >= 0) throw new ApiError(400, `prompt token ${bad} has id ${promptIds[bad]}, outside the vocabulary of ${V}`, 'invalid_request_error', 'prompt');
-  }
+  const prompts = promptIdLists(ctx, r.prompt);
   const opts = sampling(r, ctx.limits);
+  const top = r.logprobs ?? 0;
   const wantLogprobs = r.logprobs != null;
   const echo = r.echo ?? false;
+  const bosId = ctx.model.tokenizer?.bosId;
   const id = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const signal = disconnectSignal(req, res);
   const base = { id, object: 'text_completion', created, model: ctx.modelId };
+  const submit = (promptIds: number[], onToken: Job['onToken']) => ctx.scheduler.submit({
+    promptIds, sampling: opts, chooser: ctx.makeChooser(opts), promptLogprobs: echo && wantLogprobs && !r.stream,
+    topLogprobs: top, signal, onToken,
+  });
 
   if (r.stream) {
     return streamed(res, async (sse) => {
-      if (echo) sse.send({ ...base, choices: [{ index: 0, text: promptText(ctx, promptIds), logprobs: null, finish_reason: null }] });
-      const result = await ctx.scheduler.submit({
-        promptIds, sampling: opts, chooser: ctx.makeChooser(opts), promptLogprobs: false, signal,
-        onToken: (t) => sse.send({ ...base, choices: [{ index: 0, text: t.text, logprobs: wantLogprobs && t.id >= 0 ? { tokens: [piece(ctx, t.id)], token_logprobs: [t.logprob] } : null, finish_reason: null }] }),
-      });
-      if (result.finishReason === 'cancelled') return sse.close();
-      sse.send({ ...base, choices: [{ index: 0, text: '', logprobs: null, finish_reason: finish(result) }] });
-      if (r.stream_options?.include_usage) sse.send({ ...base, choices: [], usage: usage(promptIds.length, result.tokens.length) });
+      const results = await Promise.all(prompts.map(async (promptIds, index) => {
+        if (echo) sse.send({ ...base, choices: [{ index, text: promptText(ctx, promptIds), logprobs: null, finish_reason: null }] });
+        const result = await submit(promptIds, (t, scored) => sse.send({ ...base, choices: [{
+          index, text: t.text, logprobs: wantLogprobs && t.id >= 0 ? legacyLogprobs(ctx, [scored]) : null, finish_reason: null,
+        }] }));
+        if (result.finishReason !== 'cancelled') sse.send({ ...base, choices: [{ index, text: '', logprobs: null, finish_reason: finish(result) }] });
+        return result;
+      }));
+      if (results.some((x) => x.finishReason === 'cancelled')) return sse.close();
+      const completion = results.reduce((n, x) => n + x.tokens.length, 0);
+      const prompt = prompts.reduce((n, p) => n + p.length, 0);
+      if (r.stream_options?.include_usage) sse.send({ ...base, choices: [], usage: usage(prompt, completion) });
       sse.done();
     });
   }
 
-  const result = await ctx.scheduler.submit({
-    promptIds, sampling: opts, chooser: ctx.makeChooser(opts), promptLogprobs: echo && wantLogprobs, signal, onToken: () => {},
-  });
-  if (result.finishReason === 'cancelled') return;
-  let text = result.text;
-  let logprobs: unknown = null;
-  if (wantLogprobs) {
-    // lm-evaluation-harness's local-completions reads tokens/token_logprobs/top_logprobs/text_offset
-    const skipBos = promptIds[0] === tok?.bosId ? 1 : 0;
-    const ids = [...(echo ? promptIds.slice(skipBos) : []), ...result.tokens];
-    const lps = [...(echo ? result.promptLogprobs.slice(skipBos) : []), ...result.tokenLogprobs];
-    if (echo && skipBos === 0) lps[0] = null as unknown as number;
-    const tokens = ids.map((i) => piece(ctx, i));
-    let offset = 0;
-    const textOffset = tokens.map((t) => { const o = offset; offset += t.length; return o; });
-    logprobs = {
-      tokens, token_logprobs: lps, text_offset: textOffset,
-      top_logprobs: lps.map((lp, i) => (lp == null ? null : { [tokens[i]!]: lp })),
+  const results = await Promise.all(prompts.map((p) => submit(p, () => {})));
+  if (results.some((x) => x.finishReason === 'cancelled')) return;
+  const choices = results.map((result, index) => {
+    const promptIds = prompts[index]!;
+    // the BOS we add is not part of the prompt text: it is neither echoed nor scored
+    const echoed = echo ? result.prompt.slice(promptIds[0] === bosId ? 1 : 0) : [];
+    return {
+      index,
+      text: (echo ? promptText(ctx, promptIds) : '') + result.text,
+      logprobs: wantLogprobs ? legacyLogprobs(ctx, [...echoed, ...result.generated]) : null,
+      finish_reason: finish(result),
     };
-  }
-  if (echo) text = promptText(ctx, promptIds) + text;
-  sendJson(res, 200, { ...base, choices: [{ index: 0, text, logprobs, finish_reason: finish(result) }], usage: usage(promptIds.length, result.tokens.length) });
+  });
+  const completion = results.reduce((n, x) => n + x.tokens.length, 0);
+  sendJson(res, 200, { ...base, choices, usage: usage(prompts.reduce((n, p) => n + p.length, 0), completion) });
 }
 
 export async function chatCompletions(ctx: OpenAiContext, body: unknown, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -137,7 +160,7 @@ export async function chatCompletions(ctx: OpenAiContext, body: unknown, req: In
     return streamed(res, async (sse) => {
       sse.send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
       const result = await ctx.scheduler.submit({
-        promptIds, sampling: opts, chooser: ctx.makeChooser(opts), promptLogprobs: false, signal,
+        promptIds, sampling: opts, chooser: ctx.makeChooser(opts), promptLogprobs: false, topLogprobs: 0, signal,
         onToken: (t) => { if (t.text) sse.send({ ...base, choices: [{ index: 0, delta: { content: t.text }, finish_reason: null }] }); },
       });
       if (result.finishReason === 'cancelled') return sse.close();
@@ -146,11 +169,18 @@ export async function chatCompletions(ctx: OpenAiContext, body: unknown, req: In
       sse.done();
     });
   }
-  const result = await ctx.scheduler.submit({ promptIds, sampling: opts, chooser: ctx.makeChooser(opts), promptLogprobs: false, signal, onToken: () => {} });
+  const top = r.logprobs ? (r.top_logprobs ?? 0) : 0;
+  const result = await ctx.scheduler.submit({ promptIds, sampling: opts, chooser: ctx.makeChooser(opts), promptLogprobs: false, topLogprobs: top, signal, onToken: () => {} });
   if (result.finishReason === 'cancelled') return;
   sendJson(res, 200, {
     id, object: 'chat.completion', created, model: ctx.modelId,
-    choices: [{ index: 0, message: { role: 'assistant', content: result.text }, logprobs: null, finish_reason: finish(result) }],
+    choices: [{
+      index: 0, message: { role: 'assistant', content: result.text }, finish_reason: finish(result),
+      logprobs: r.logprobs ? { content: result.generated.map((g) => ({
+        token: piece(ctx, g.id), logprob: g.logprob,
+        top_logprobs: g.top.map(([tid, lp]) => ({ token: piece(ctx, tid), logprob: lp })),
+      })) } : null,
+    }],
     usage: usage(promptIds.length, result.tokens.length),
   });
 }

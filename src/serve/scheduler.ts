@@ -18,19 +18,38 @@ export interface Job {
   promptIds: number[];
   sampling: SamplingOptions;
   chooser: TokenChooser;
-  /** Log-probs of the prompt tokens too (completions with echo + logprobs). */
+  /** Score the prompt's tokens too (completions with echo + logprobs). */
   promptLogprobs: boolean;
-  onToken: (t: GeneratedToken) => void;
+  /** Alternatives to report per position (the API's `logprobs` / `top_logprobs`); 0 = none. */
+  topLogprobs: number;
+  onToken: (t: GeneratedToken, scored: Scored) => void;
   signal: AbortSignal;
 }
+
+/** One position: the token there, its log-probability (null for the first prompt token), the top alternatives. */
+export interface Scored { id: number; logprob: number | null; top: [id: number, logprob: number][] }
 
 export interface JobResult {
   text: string;
   tokens: number[];
-  tokenLogprobs: number[];
-  /** promptLogprobs[i] = log p(prompt[i] | prompt[<i]); the first is null. */
-  promptLogprobs: (number | null)[];
+  generated: Scored[];
+  /** prompt[i] scored given prompt[<i] (when promptLogprobs); prompt[0] has logprob null. */
+  prompt: Scored[];
   finishReason: FinishReason;
+}
+
+/** The k most likely ids of a log-prob row, best first (ties by id). */
+export function topK(row: Float32Array, k: number): [number, number][] {
+  if (k <= 0) return [];
+  const best: [number, number][] = [];
+  for (let i = 0; i < row.length; i++) {
+    const lp = row[i]!;
+    if (best.length === k && lp <= best[k - 1]![1]) continue;
+    let j = best.length < k ? best.length : k - 1;
+    if (best.length < k) best.push([i, lp]); else best[j] = [i, lp];
+    while (j > 0 && best[j - 1]![1] < lp) { best[j] = best[j - 1]!; best[j - 1] = [i, lp]; j--; }
+  }
+  return best;
 }
 
 interface Active {
@@ -86,7 +105,8 @@ export class Scheduler {
         resolve(emptyResult('cancelled'));
         continue;
       }
-      const result: JobResult = { text: '', tokens: [], tokenLogprobs: [], promptLogprobs: [null], finishReason: 'length' };
+      const result: JobResult = { text: '', tokens: [], generated: [], prompt: [], finishReason: 'length' };
+      if (job.promptLogprobs && job.promptIds.length) result.prompt.push({ id: job.promptIds[0]!, logprob: null, top: [] });
       const tok = this.model.tokenizer;
       if (!tok) {
         reject(new ApiError(400, `model ${this.model.name} has no tokenizer: text generation needs one`));
@@ -148,7 +168,10 @@ export class Scheduler {
       // row j predicts the token after chunk[j]
       for (let j = 0; j < chunk.length; j++) {
         const next = a.prefilled + j + 1;
-        if (next < ids.length) a.result.promptLogprobs.push(rows[j * V + ids[next]!]!);
+        if (next < ids.length) {
+          const row = rows.subarray(j * V, (j + 1) * V);
+          a.result.prompt.push({ id: ids[next]!, logprob: row[ids[next]!]!, top: topK(row, a.job.topLogprobs) });
+        }
       }
     }
     a.prefilled = end;
@@ -175,11 +198,12 @@ export class Scheduler {
     if (maxTokens === 0) return this.finish(a, 'length');
     const id = a.job.chooser(row);
     const logprob = row[id]!;
+    const scored: Scored = { id, logprob, top: topK(row, a.job.topLogprobs) };
     a.result.tokens.push(id);
-    a.result.tokenLogprobs.push(logprob);
+    a.result.generated.push(scored);
     if (id === this.model.tokenizer?.eosId) return this.finish(a, 'eos');
     const emit = a.text.push(id);
-    if (emit) a.job.onToken({ id, text: emit, logprob });
+    if (emit) a.job.onToken({ id, text: emit, logprob }, scored);
     if (a.text.stoppedText !== null) return this.finish(a, 'stop');
     if (a.result.tokens.length >= maxTokens) return this.finish(a, 'length');
     if (a.seq.length + 1 >= this.contextLength) return this.finish(a, 'context');
@@ -191,7 +215,7 @@ export class Scheduler {
     if (i < 0) return;
     this.active.splice(i, 1);
     const rest = a.text.flush();
-    if (rest) a.job.onToken({ id: -1, text: rest, logprob: 0 });
+    if (rest) a.job.onToken({ id: -1, text: rest, logprob: 0 }, { id: -1, logprob: null, top: [] });
     a.result.text = a.text.emittedText;
     a.result.finishReason = reason;
     a.seq.dispose();
@@ -207,5 +231,5 @@ export class Scheduler {
 }
 
 function emptyResult(reason: FinishReason): JobResult {
-  return { text: '', tokens: [], tokenLogprobs: [], promptLogprobs: [], finishReason: reason };
+  return { text: '', tokens: [], generated: [], prompt: [], finishReason: reason };
 }

@@ -26,7 +26,12 @@ const common = {
 export const CompletionRequest = z
   .object({
     ...common,
-    prompt: z.union([z.string(), z.array(z.number().int().min(0)).min(1), z.array(z.string()).length(1)]),
+    prompt: z.union([
+      z.string(),
+      z.array(z.number().int().min(0)).min(1),
+      z.array(z.string()).min(1).max(64),
+      z.array(z.array(z.number().int().min(0)).min(1)).min(1).max(64),
+    ]),
     echo: z.boolean().nullish(),
     logprobs: z.number().int().min(0).max(20).nullish(),
     suffix: z.null().optional(),

@@ -77,6 +77,31 @@ describe('OpenAI API with the official client', () => {
     }
   });
 
+  it('logprobs: N alternatives per position, best first, consistent with the chosen token', async () => {
+    const r = await client.completions.create({ model: 'x', prompt: 'The school', max_tokens: 6, temperature: 0, logprobs: 3, echo: true });
+    const lp = r.choices[0]!.logprobs!;
+    assert.equal(lp.tokens!.length, lp.top_logprobs!.length);
+    for (let i = 1; i < lp.tokens!.length; i++) {
+      const alts = Object.values(lp.top_logprobs![i]!);
+      assert.equal(alts.length, 3);
+      for (let j = 1; j < alts.length; j++) assert.ok(alts[j - 1]! >= alts[j]!);
+      assert.ok(lp.token_logprobs![i]! <= alts[0]! + 1e-6);
+    }
+    // generated tokens are greedy: each is the best alternative at its position
+    const gen = lp.tokens!.length - 6;
+    for (let i = gen; i < lp.tokens!.length; i++) assert.ok(Math.abs(lp.token_logprobs![i]! - Math.max(...Object.values(lp.top_logprobs![i]!))) < 1e-6);
+  });
+
+  it('several prompts in one request give one choice each', async () => {
+    const prompts = ['First one', 'Second one', 'Third'];
+    const r = await client.completions.create({ model: 'x', prompt: prompts, max_tokens: 5, temperature: 0 });
+    assert.deepEqual(r.choices.map((c) => c.index), [0, 1, 2]);
+    for (const [i, p] of prompts.entries()) {
+      const alone = await client.completions.create({ model: 'x', prompt: p, max_tokens: 5, temperature: 0 });
+      assert.equal(r.choices[i]!.text, alone.choices[0]!.text);
+    }
+  });
+
   it('chat completion, non-streaming and streaming agree under greedy decoding', async () => {
     const messages = [{ role: 'user' as const, content: 'Tell me about the school.' }];
     const full = await client.chat.completions.create({ model: 'x', messages, max_tokens: 20, temperature: 0 });

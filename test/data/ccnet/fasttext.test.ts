@@ -73,6 +73,24 @@ for (const [model, pred] of [['lid20-softmax.bin', 'lid20-softmax.predict-prob.t
   });
 }
 
+test('udhr-all-hs.ftz (466 labels, quantized output matrix -qout): equals fasttext predict-prob', () => {
+  const c = FastTextClassifier.load(join(dir, 'udhr-all-hs.ftz'));
+  assert.equal(c.labels.length, 466);
+  const lines = readFileSync(join(dir, 'udhr-all.test.txt'), 'utf8').split('\n').slice(0, -1);
+  const want = readFileSync(join(dir, 'udhr-all-hs.ftz.predict-prob.txt'), 'utf8').split('\n');
+  assert.ok(lines.length >= 250);
+  lines.forEach((line, i) => {
+    const t = want[i].trim().split(' ');
+    const got = c.predict(line, 3);
+    assert.equal(got.length, t.length / 2, `line ${i}`);
+    got.forEach((g, k) => {
+      const p = Number(t[2 * k + 1]);
+      assert.equal(g.label, t[2 * k], `line ${i} rank ${k}`);
+      assert.ok(Math.abs(g.prob - p) <= 6e-6 * p, `line ${i} rank ${k}: ${g.prob} vs ${p}`);
+    });
+  });
+});
+
 test('quantized model: pruned n-gram index and norm codes are read', () => {
   const p = readFastTextModel(readFileSync(join(dir, 'lid20-hs.ftz')));
   assert.equal(p.quantized, true);

@@ -56,7 +56,8 @@ export interface GgufFile {
   file: RandomAccessFile;
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: false });
+// ignoreBOM: a piece that is U+FEFF itself (Meta's id 30143) must survive decoding
+const UTF8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const MAGIC = 0x46554747; // "GGUF" read as u32 LE
 const MAX_DIMS = 4;
 

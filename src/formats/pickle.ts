@@ -29,7 +29,7 @@ export function unpickle(bytes: Uint8Array, where: string): unknown {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
-  const dec = new TextDecoder();
+  const dec = new TextDecoder('utf-8', { ignoreBOM: true });
   let p = 0;
   const fail = (msg: string, at = p): never => { throw new Error(`${where}: ${msg} at byte ${at} of the pickle`); };
   const need = (n: number) => { if (p + n > bytes.length) fail(`truncated pickle (needs ${n} more bytes)`); };

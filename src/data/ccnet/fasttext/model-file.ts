@@ -97,7 +97,7 @@ function readMatrix(r: Reader, quant: boolean, what: string): Matrix {
   return new QuantMatrix(m, n, codes, pq, normCodes, npq);
 }
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true }); // a word may begin with U+FEFF
 
 export function readFastTextModel(buf: Buffer, name = 'model'): FastTextParts {
   const r = new Reader(buf, name);

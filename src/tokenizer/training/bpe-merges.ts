@@ -177,7 +177,8 @@ export function runBpeMerges(input: MergeInput): string[] {
     for (const s of pairSym.values()) { computeFreq(s); live.push(s); }
     const size = Math.min(Math.max(1000, Math.trunc(cacheSize * 0.05)), live.length);
     // The size-th largest frequency (selection, linear time).
-    const freqs = Float64Array.from(live, (s) => symFreq[s]);
+    const freqs = new Float64Array(live.length); // (TypedArray.from with a map function is slow)
+    for (let i = 0; i < live.length; i++) freqs[i] = symFreq[live[i]];
     const threshold = size > 0 ? kthLargest(freqs, size) : Infinity;
     const next = new Set<number>();
     for (const s of live) if (symFreq[s] > threshold) next.add(s);

@@ -76,3 +76,19 @@ test('sharded writer: abort leaves no temporary file and no partial shard', asyn
   const { readdirSync } = await import('node:fs');
   assert.deepEqual(readdirSync(dir), []);
 });
+
+test('lines and records far larger than a read chunk come through intact', async (t) => {
+  const dir = tempDir(t);
+  const { gzipSync } = await import('node:zlib');
+  const big = 'ü'.repeat(1_500_000) + '\r'; // 3 MB of UTF-8, CR kept inside the JSON string
+  const path = join(dir, 'big.jsonl.gz');
+  writeFileSync(path, gzipSync(JSON.stringify({ id: 'big', text: big }) + '\r\n' + JSON.stringify({ id: 'small', text: 'x' }) + '\n'));
+  const docs = await collect(readJsonlDocs(path, new CollectSink()));
+  assert.deepEqual(docs.map((d) => [d.id, d.text.length]), [['big', big.length], ['small', 1]]);
+  const { readWarcDocs } = await import('../../src/data/readers/warc.js');
+  const body = 'line of text\n'.repeat(200_000); // 2.6 MB
+  const warc = join(dir, 'big.warc');
+  writeFileSync(warc, `WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}\r\n\r\nWARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 4\r\n\r\nlast\r\n\r\n`);
+  const pages = await collect(readWarcDocs(warc, new CollectSink()));
+  assert.deepEqual(pages.map((p) => p.text.length), [body.trimEnd().length, 4]);
+});

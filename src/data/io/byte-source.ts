@@ -140,32 +140,45 @@ export class ByteReader {
     return this.take(n);
   }
 
-  /** Next line without its "\n" (and without a trailing "\r"); null at end of input. */
+  /**
+   * Next line without its "\n" (and without a trailing "\r"); null at end of input. A line longer
+   * than the buffered data is gathered in parts and joined once (no quadratic copying).
+   */
   async readLine(): Promise<Buffer | null> {
-    let scanned = 0;
+    const parts: Buffer[] = [];
+    const finish = (last: Buffer): Buffer => {
+      let line = parts.length ? Buffer.concat([...parts, last]) : last;
+      if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+      return line;
+    };
     for (;;) {
       const { limit, gap } = this.window();
-      const nl = this.buf.subarray(this.pos + scanned, this.pos + limit).indexOf(0x0a);
+      const nl = this.buf.subarray(this.pos, this.pos + limit).indexOf(0x0a);
       if (nl >= 0) {
-        const len = scanned + nl;
-        const end = len > 0 && this.buf[this.pos + len - 1] === 0x0d ? len - 1 : len;
-        const line = this.buf.subarray(this.pos, this.pos + end);
-        this.take(len + 1);
-        return line;
+        const line = this.take(nl);
+        this.take(1);
+        return finish(line);
       }
-      scanned = limit;
-      if (gap) return this.stopAtGap(gap, limit);
-      if (!(await this.fill())) return limit === 0 ? null : this.take(limit);
+      if (gap) return finish(this.stopAtGap(gap, limit));
+      if (limit > 0) parts.push(this.take(limit));
+      if (!(await this.fill())) return parts.length ? finish(Buffer.alloc(0)) : null;
     }
   }
 
   /** Exactly n bytes, or fewer at end of input or at a gap (then `gapReached` is set). */
   async read(n: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let got = 0;
+    const finish = (last: Buffer) => (parts.length ? Buffer.concat([...parts, last]) : last);
     for (;;) {
       const { limit, gap } = this.window();
-      if (limit >= n) return this.take(n);
-      if (gap) return this.stopAtGap(gap, limit);
-      if (!(await this.fill())) return this.take(limit);
+      if (limit >= n - got) return finish(this.take(n - got));
+      if (gap) return finish(this.stopAtGap(gap, limit));
+      if (limit > 0) {
+        parts.push(this.take(limit));
+        got += limit;
+      }
+      if (!(await this.fill())) return finish(Buffer.alloc(0));
     }
   }
 

@@ -47,15 +47,15 @@ export function extractMacros(text: string): { text: string; macros: Map<string,
     let nargs = 0;
     let defaultArg: string | undefined;
     if (isDef) {
-      const params = /^(?:#\d)*/.exec(text.slice(i))![0];
+      const params = /^(?:#\d)*/.exec(text.slice(i, i + 20))![0];
       nargs = params.length / 2;
       i += params.length;
     } else {
-      const a = /^\s*\[(\d)\]/.exec(text.slice(i));
+      const a = /^\s*\[(\d)\]/.exec(text.slice(i, i + 50));
       if (a) {
         nargs = Number(a[1]);
         i += a[0].length;
-        const d = /^\s*\[/.exec(text.slice(i));
+        const d = /^\s*\[/.exec(text.slice(i, i + 50));
         if (d) {
           const close = text.indexOf(']', i + d[0].length);
           if (close < 0) throw new LatexSyntaxError(`\\${nm.name}: optional argument default has no "]"`);

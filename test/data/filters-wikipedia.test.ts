@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { wikipediaStage, wikitextToText, removeNested, replaceLinks, WIKI_LANGUAGES } from '../../src/data/filters/wikitext.js';
+import * as wt from '../../src/data/filters/wikitext.js';
 import { readMediaWikiDocs } from '../../src/data/readers/mediawiki.js';
 import { CollectSink, SHARED, collect, doc } from './helpers.js';
 
@@ -31,6 +32,14 @@ __NOTOC__`;
     'See the site and .',
     'Formula gone. 1 kept.',
   ].join('\n'));
+});
+
+test('inline text templates render their text; others vanish', () => {
+  const { expandTemplates } = wt;
+  assert.equal(expandTemplates('It is {{convert|5|km|mi}} long, {{nowrap|1 January}} in {{lang|fr|la belle époque}}.'), 'It is 5 km long, 1 January in la belle époque.');
+  assert.equal(expandTemplates('From {{convert|5|to|10|km}} {{Citation needed|date=May 2020}}away.'), 'From 5 to 10 km away.');
+  assert.equal(expandTemplates('{{Infobox|name={{nowrap|X}}|y=1}}Text {{lang-de|Haus}}.'), 'Text Haus.');
+  assert.equal(expandTemplates('{{ill|Foo Bar|de|Foo}} and {{unclosed'), 'Foo Bar and ');
 });
 
 test('nested templates and links', () => {

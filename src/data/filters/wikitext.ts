@@ -2,7 +2,8 @@
  * The Wikipedia stage (paper §2: "we process the data to remove hyperlinks, comments and other
  * formatting boilerplate"; dumps of 20 languages). Wikitext → plain text:
  *   removed with their content: <!-- comments -->, <ref>…</ref> and <ref/>, templates {{…}}
- *   (nested, including {{{params}}}), tables {|…|}, <math>/<gallery>/<timeline>/<score>/<imagemap>
+ *   (nested) except the few inline ones that render text ({{nowrap|x}}, {{lang|fr|x}},
+ *   {{convert|5|km}} → "5 km", see TEXT_TEMPLATES), tables {|…|}, <math>/<gallery>/<timeline>/<score>/<imagemap>
  *   elements, [[File:]]/[[Image:]]/[[Category:]] and interlanguage links, magic words (__TOC__);
  *   kept as text: link labels ([[target|label]] → label, [[target]] → target), external link
  *   labels ([http://x label] → label), heading titles, list items (markers removed), the content
@@ -20,6 +21,61 @@ export const WIKI_LANGUAGES: ReadonlySet<string> = new Set(['bg', 'ca', 'cs', 'd
 const DROP_LINK_NS = /^(?:file|image|category|media|datei|bild|kategorie|fichier|catégorie|archivo|categoría|imagen|immagine|categoria|bestand|categorie|plik|kategoria|arquivo|ficheiro|файл|категория|изображение|категорија|датотека|kategori|fil|soubor|kategorie|slika|kategorija|kép|kategória|fișier|categorie)\s*:/i;
 const INTERLANG = /^:?[a-z]{2,3}(?:-[a-z]+)?\s*:/;
 const DROP_ELEMENTS = ['ref', 'math', 'gallery', 'timeline', 'score', 'imagemap', 'references', 'chem', 'ce', 'graph', 'mapframe', 'templatedata', 'syntaxhighlight', 'source'];
+
+/** Inline templates whose output is article text, and how to render them. */
+const TEXT_TEMPLATES: Record<string, (pos: string[]) => string> = {
+  nowrap: (a) => a[0] ?? '',
+  nobr: (a) => a[0] ?? '',
+  small: (a) => a[0] ?? '',
+  big: (a) => a[0] ?? '',
+  smallcaps: (a) => a[0] ?? '',
+  lang: (a) => a[1] ?? '',
+  ill: (a) => a[0] ?? '',
+  'interlanguage link': (a) => a[0] ?? '',
+  convert: (a) => (['to', 'and', '-', '–', 'or'].includes(a[1] ?? '') ? `${a[0]} ${a[1]} ${a[2]} ${a[3] ?? ''}` : `${a[0] ?? ''} ${a[1] ?? ''}`).trim(),
+  cvt: (a) => `${a[0] ?? ''} ${a[1] ?? ''}`.trim(),
+};
+
+/** Splits a template body on "|" outside [[links]] (whose labels use "|" too). */
+function splitTemplateArgs(body: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < body.length; i++) {
+    if (body.startsWith('[[', i)) {
+      depth++;
+      i++;
+    } else if (depth > 0 && body.startsWith(']]', i)) {
+      depth--;
+      i++;
+    } else if (depth === 0 && body[i] === '|') {
+      out.push(body.slice(from, i));
+      from = i + 1;
+    }
+  }
+  out.push(body.slice(from));
+  return out;
+}
+
+/**
+ * Replaces templates from the innermost out: the few that render article text (TEXT_TEMPLATES:
+ * {{nowrap|…}}, {{lang|fr|…}}, {{convert|5|km}} …) become that text, all others (infoboxes,
+ * citations, navigation) disappear. Unbalanced leftovers are removed by removeNested.
+ */
+export function expandTemplates(text: string): string {
+  const innermost = /\{\{([^{}]*)\}\}/g;
+  for (let pass = 0; pass < 50 && text.includes('{{'); pass++) {
+    const next = text.replace(innermost, (_w, body: string) => {
+      const parts = splitTemplateArgs(body);
+      const name = parts[0]!.trim().toLowerCase().replace(/_/g, ' ');
+      const render = TEXT_TEMPLATES[name] ?? (name.startsWith('lang-') ? (a: string[]) => a[0] ?? '' : null);
+      return render ? render(parts.slice(1).filter((x) => !/^\s*[\w -]+\s*=/.test(x)).map((x) => x.trim())) : '';
+    });
+    if (next === text) break;
+    text = next;
+  }
+  return removeNested(text, '{{', '}}');
+}
 
 /** Removes balanced `open…close` spans (nesting counted), e.g. {{ }} and {| |}. */
 export function removeNested(text: string, open: string, close: string): string {
@@ -103,7 +159,7 @@ export function wikitextToText(wikitext: string): string {
     t = t.replace(new RegExp(`<${el}\\b[^>]*/>`, 'gi'), '');
     t = t.replace(new RegExp(`<${el}\\b[^>]*>[\\s\\S]*?</${el}\\s*>`, 'gi'), '');
   }
-  t = removeNested(t, '{{', '}}');
+  t = expandTemplates(t);
   t = removeTables(t);
   t = replaceLinks(t);
   // External links: [url label] → label; bare [url] → ''.

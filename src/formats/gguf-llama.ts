@@ -9,6 +9,7 @@ import { validateTensors, type Checkpoint, type TensorEntry } from './checkpoint
 import { GgufType, gv, openGguf, writeGguf, type GgufTensorToWrite, type GgufValue } from './gguf.js';
 import { isQuantized, canStore, type DType } from './dtype.js';
 import { convertBytes } from './codec.js';
+import type { ByteSource } from './byte-source.js';
 
 /** Meta name <-> GGUF name. */
 export function metaToGgufName(meta: string): string {
@@ -61,9 +62,10 @@ function num(md: Map<string, GgufValue>, key: string, path: string, fallback?: n
   return v.value;
 }
 
-/** Opens a llama-architecture GGUF file as a Checkpoint (tensors read lazily). */
-export function openGgufCheckpoint(path: string): Checkpoint {
-  const g = openGguf(path);
+/** Opens a llama-architecture GGUF file (a path or a ByteSource) as a Checkpoint (tensors read lazily). */
+export function openGgufCheckpoint(source: string | ByteSource): Checkpoint {
+  const g = openGguf(source);
+  const path = g.path;
   try {
     const md = g.metadata;
     const arch = md.get('general.architecture')?.value;

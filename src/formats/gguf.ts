@@ -10,6 +10,7 @@
  * LLaMA-specific names and keys live in gguf-llama.ts.
  */
 import { RandomAccessFile, alignUp, writeAtomically } from './file-io.js';
+import type { ByteSource } from './byte-source.js';
 import { tensorBytes, type DType } from './dtype.js';
 
 export enum GgufType {
@@ -53,7 +54,7 @@ export interface GgufFile {
   tensors: GgufTensorInfo[];
   alignment: number;
   dataOffset: number;
-  file: RandomAccessFile;
+  file: ByteSource;
 }
 
 // ignoreBOM: a piece that is U+FEFF itself (Meta's id 30143) must survive decoding
@@ -67,7 +68,7 @@ class HeaderCursor {
   private view = new DataView(this.buf.buffer);
   pos = 0;
 
-  constructor(private readonly file: RandomAccessFile) {}
+  constructor(private readonly file: ByteSource) {}
 
   private need(n: number, what: string): void {
     if (this.pos + n <= this.buf.length) return;
@@ -174,9 +175,13 @@ function readValue(c: HeaderCursor, key: string, fileSize: number): GgufValue {
   return { type, value: type === GgufType.FLOAT32 ? shortestF32(value as number) : value };
 }
 
-/** Opens a GGUF file and parses its header; tensor data stays on disk until read. */
-export function openGguf(path: string): GgufFile {
-  const file = new RandomAccessFile(path);
+/**
+ * Opens a GGUF file (a path, or any ByteSource such as bytes in memory) and parses its header;
+ * tensor data stays in the source until read.
+ */
+export function openGguf(source: string | ByteSource): GgufFile {
+  const file = typeof source === 'string' ? new RandomAccessFile(source) : source;
+  const path = file.path;
   try {
     const c = new HeaderCursor(file);
     if (file.size < 24) throw new Error(`${path} is not a GGUF file: only ${file.size} bytes`);

@@ -41,6 +41,6 @@ export interface WorkerInit {
   tid: number;
   nthreads: number;
   kernelNames: string[];
-  spinIterations: number;
+  spinMicros: number;
   port: MessagePort;
 }

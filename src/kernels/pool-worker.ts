@@ -65,14 +65,16 @@ function runJob(): boolean {
 let seen = Atomics.load(ctrl, SEQ);
 parentPort!.postMessage('ready');
 for (;;) {
+  // Spin for spinMicros after a job (the next call of a burst arrives within microseconds), then
+  // sleep until the dispatcher bumps SEQ (it notifies when SLEEPERS > 0). Measured in time, not
+  // iterations, so the spin means the same on any machine (see PoolOptions.spinMicros).
+  const spinUntil = performance.now() + init.spinMicros / 1000;
   let spins = 0;
   while (Atomics.load(ctrl, SEQ) === seen) {
-    if (++spins > init.spinIterations) {
-      // Between bursts: sleep until the dispatcher bumps SEQ (it notifies when SLEEPERS > 0).
+    if ((++spins & 255) === 0 && performance.now() > spinUntil) {
       Atomics.add(ctrl, SLEEPERS, 1);
       Atomics.wait(ctrl, SEQ, seen);
       Atomics.sub(ctrl, SLEEPERS, 1);
-      spins = 0;
     }
   }
   seen = Atomics.load(ctrl, SEQ);

@@ -1,9 +1,10 @@
 /**
  * The kernel thread pool: worker_threads that share the WebAssembly memories ("heaps") with the
  * calling thread, which works too (as thread 0). A dispatch writes the kernel index and its
- * arguments into a small shared control block and bumps a counter; workers that ran a job
- * recently are still spinning and start within ~a microsecond, idle ones sleep in Atomics.wait
- * (a wake-up costs ~15 µs), so a burst of kernel calls stays cheap and an idle pool costs no CPU.
+ * arguments into a small shared control block and bumps a counter; workers that ran a job in the
+ * last 50 µs are still spinning and start within ~a microsecond, idle ones sleep in Atomics.wait
+ * (a wake-up costs ~15 µs on a quiet machine, 0.1-0.3 ms on a busy one), so a burst of kernel
+ * calls stays cheap and an idle pool costs no CPU.
  * Workers are unref'd: they never keep the process alive.
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
@@ -19,8 +20,13 @@ export interface PoolOptions {
   threads: number;
   /** Export names of the kernels, in the order their indices are used by run(). */
   kernelNames: string[];
-  /** Iterations a worker spins on the control block after a job before sleeping (default 20000, ~50-100 µs). */
-  spinIterations?: number;
+  /**
+   * Microseconds a worker (and the caller, waiting) spins on the control block before sleeping
+   * (default 50). Measured on the shared 2-core machine: longer spins (0.2-1 ms) made threaded
+   * calls 2-5× slower whenever other processes held a core, as the spinning thread kept its
+   * sibling from running.
+   */
+  spinMicros?: number;
 }
 
 export class KernelPool {
@@ -33,12 +39,14 @@ export class KernelPool {
   private readonly mainKernels: KernelFn[][] = [];
   private readonly argv: number[] = [];
   private readonly kernelNames: string[];
+  private readonly spinMicros: number;
   private disposed = false;
 
   private constructor(opts: PoolOptions) {
     if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new Error(`KernelPool: threads must be a positive integer, got ${opts.threads}`);
     this.threads = opts.threads;
     this.kernelNames = opts.kernelNames;
+    this.spinMicros = opts.spinMicros ?? 50;
   }
 
   /** Starts threads-1 workers and waits until each is listening. */
@@ -49,7 +57,7 @@ export class KernelPool {
       const { port1, port2 } = new MessageChannel();
       const init: WorkerInit = {
         control: pool.control, tid, nthreads: pool.threads, kernelNames: opts.kernelNames,
-        spinIterations: opts.spinIterations ?? 20000, port: port2,
+        spinMicros: opts.spinMicros ?? 50, port: port2,
       };
       // Workers inherit the process's node options, minus those that only make sense for the
       // main script (`node --input-type=module -e ...` would make every worker fail to start).
@@ -135,9 +143,13 @@ export class KernelPool {
   private waitForWorkers(): void {
     const c = this.ctrl;
     const target = this.workers.length;
-    // Spin briefly (the workers usually finish together with us), then sleep: on a busy machine a
-    // descheduled worker must not have its CPU taken by our spinning.
-    for (let spins = 0; spins < 20000; spins++) if (Atomics.load(c, DONE) >= target) return;
+    // Spin a while (the workers usually finish about when we do), then sleep: a descheduled
+    // worker must not have its CPU taken by our spinning for long.
+    const spinUntil = performance.now() + this.spinMicros / 1000;
+    for (let spins = 1; ; spins++) {
+      if (Atomics.load(c, DONE) >= target) return;
+      if ((spins & 255) === 0 && performance.now() > spinUntil) break;
+    }
     Atomics.store(c, MAIN_WAITING, 1);
     for (;;) {
       const d = Atomics.load(c, DONE);

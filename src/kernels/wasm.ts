@@ -37,8 +37,8 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Force the plain-SIMD build even where relaxed SIMD validates (for tests and comparisons). */
   noRelaxedSimd?: boolean;
-  /** Iterations an idle worker spins before sleeping (see pool.ts). */
-  spinIterations?: number;
+  /** Microseconds an idle worker spins before sleeping (see pool.ts; default 50). */
+  spinMicros?: number;
   /**
    * Calls whose work (multiply-adds or elements) is below this run on the calling thread alone
    * (default 65536: waking a worker costs more). 0 always uses every thread (tests do, so small
@@ -436,7 +436,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   }
   const loaded = await loadKernelModule(opts.noRelaxedSimd ?? false);
   const names = [...KERNELS];
-  const pool = await KernelPool.create({ threads, kernelNames: names, spinIterations: opts.spinIterations });
+  const pool = await KernelPool.create({ threads, kernelNames: names, spinMicros: opts.spinMicros });
   if (opts.serialBelow !== undefined && !(opts.serialBelow >= 0)) throw new Error(`wasm backend: serialBelow = ${opts.serialBelow} must be >= 0`);
   return new WasmBackend(loaded, pool, limit, opts.serialBelow);
 }

@@ -13,12 +13,12 @@ import { assertClose, randn, rng } from './wasm-helpers.js';
 
 const wasmPath = fileURLToPath(new URL('../../wasm/kernels-simd.wasm', import.meta.url));
 
-async function poolOverOneMemory(threads: number, spinIterations: number) {
+async function poolOverOneMemory(threads: number, spinMicros: number) {
   const module = await WebAssembly.compile(readFileSync(wasmPath));
   const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, unknown>;
   (exports.initF16Table as (p: number) => void)(65536 * 8);
-  const pool = await KernelPool.create({ threads, kernelNames: ['add'], spinIterations });
+  const pool = await KernelPool.create({ threads, kernelNames: ['add'], spinMicros });
   pool.addHeap(0, module, memory, exports, 65536 * 8);
   return { pool, memory };
 }

@@ -12,7 +12,7 @@
 import { kvDim, headDim, type LlamaConfig } from '../model/config.js';
 import type { Arena, Backend, F32 } from '../kernels/backend.js';
 import { arenaBytes } from '../kernels/arena.js';
-import { embedRows, type ModelWeights } from './weights.js';
+import { embedRows, type LayerWeights, type ModelWeights } from './weights.js';
 
 interface KvGroup { arena: Arena; q: F32; att: F32 }
 interface KvLayer { group: KvGroup; k: F32; v: F32 } // k, v: [capacity, kvDim]
@@ -48,6 +48,52 @@ export class KvCache {
 }
 
 /**
+ * q, k, v [T, dim / kvDim] of the normed input s.xb: one fused matmul whose [T, dim + 2 kvDim]
+ * rows are split (views when T = 1, copies otherwise), or three matmuls when not fused.
+ */
+function projectQkv(backend: Backend, L: LayerWeights, c: LlamaConfig, T: number): { q: F32; k: F32; v: F32 } {
+  const s = L.s;
+  const D = c.dim, KV = kvDim(c), W = D + 2 * KV;
+  if (!('fused' in L.qkv)) {
+    backend.matmulWeight(s.q, s.xb, L.qkv.wq, T);
+    backend.matmulWeight(s.k, s.xb, L.qkv.wk, T);
+    backend.matmulWeight(s.v, s.xb, L.qkv.wv, T);
+    return { q: s.q, k: s.k, v: s.v };
+  }
+  backend.matmulWeight(s.qkv, s.xb, L.qkv.fused, T);
+  if (T === 1) return { q: s.qkv.subarray(0, D), k: s.qkv.subarray(D, D + KV), v: s.qkv.subarray(D + KV, W) };
+  for (let t = 0; t < T; t++) {
+    const row = s.qkv.subarray(t * W, (t + 1) * W);
+    s.q.set(row.subarray(0, D), t * D);
+    s.k.set(row.subarray(D, D + KV), t * KV);
+    s.v.set(row.subarray(D + KV), t * KV);
+  }
+  return { q: s.q, k: s.k, v: s.v };
+}
+
+/** s.hs = silu(xb W1^T) * (xb W3^T), through one fused [2 hidden] matmul when available. */
+function gatedFfn(backend: Backend, L: LayerWeights, c: LlamaConfig, T: number): void {
+  const s = L.s;
+  const H = c.hiddenDim;
+  if (!('fused' in L.gateUp)) {
+    backend.matmulWeight(s.h1, s.xb, L.gateUp.w1, T);
+    backend.matmulWeight(s.h3, s.xb, L.gateUp.w3, T);
+    backend.swigluForward(s.hs, s.h1, s.h3, T * H);
+    return;
+  }
+  backend.matmulWeight(s.h13, s.xb, L.gateUp.fused, T);
+  if (T === 1) {
+    backend.swigluForward(s.hs, s.h13.subarray(0, H), s.h13.subarray(H, 2 * H), H);
+    return;
+  }
+  for (let t = 0; t < T; t++) {
+    s.h1.set(s.h13.subarray(2 * t * H, (2 * t + 1) * H), t * H);
+    s.h3.set(s.h13.subarray((2 * t + 1) * H, (2 * t + 2) * H), t * H);
+  }
+  backend.swigluForward(s.hs, s.h1, s.h3, T * H);
+}
+
+/**
  * Runs T = tokens.length (<= chunk) new tokens at pos0 through the model, filling the cache at
  * pos0..pos0+T-1. Writes log-softmax rows for the last `nOut` tokens into out[nOut * vocab].
  */
@@ -69,24 +115,20 @@ export function forwardChunk(
     h = s.x;
     // attention block
     backend.rmsnormForward(s.xb, s.rstd, s.x, L.attnNorm, T, D, c.normEps);
-    backend.matmulWeight(s.q, s.xb, L.wq, T);
-    backend.matmulWeight(s.k, s.xb, L.wk, T);
-    backend.matmulWeight(s.v, s.xb, L.wv, T);
-    backend.ropeForward(s.q, s.q, L.cos, L.sin, 1, T, c.nHeads, hd, pos0);
-    backend.ropeForward(s.k, s.k, L.cos, L.sin, 1, T, c.nKvHeads, hd, pos0);
+    const { q, k, v } = projectQkv(backend, L, c, T);
+    backend.ropeForward(q, q, L.cos, L.sin, 1, T, c.nHeads, hd, pos0);
+    backend.ropeForward(k, k, L.cos, L.sin, 1, T, c.nKvHeads, hd, pos0);
     const kv = cache.layers[l];
-    kv.k.set(s.k.subarray(0, T * KV), pos0 * KV);
-    kv.v.set(s.v.subarray(0, T * KV), pos0 * KV);
-    kv.group.q.set(s.q.subarray(0, T * D));
+    kv.k.set(k.subarray(0, T * KV), pos0 * KV);
+    kv.v.set(v.subarray(0, T * KV), pos0 * KV);
+    kv.group.q.set(q.subarray(0, T * D));
     backend.attentionCached(kv.group.att, kv.group.q, kv.k, kv.v, T, pos0, c.nHeads, c.nKvHeads, hd);
     s.att.set(kv.group.att.subarray(0, T * D));
     backend.matmulWeight(s.proj, s.att, L.wo, T);
     backend.add(s.x, s.x, s.proj, T * D);
     // feed-forward block
     backend.rmsnormForward(s.xb, s.rstd, s.x, L.ffnNorm, T, D, c.normEps);
-    backend.matmulWeight(s.h1, s.xb, L.w1, T);
-    backend.matmulWeight(s.h3, s.xb, L.w3, T);
-    backend.swigluForward(s.hs, s.h1, s.h3, T * H);
+    gatedFfn(backend, L, c, T);
     backend.matmulWeight(s.proj, s.hs, L.w2, T);
     backend.add(s.x, s.x, s.proj, T * D);
   }
@@ -120,18 +162,16 @@ export function forwardDecodeBatch(
     if (s.x !== h) s.x.set(h.subarray(0, B * D));
     h = s.x;
     backend.rmsnormForward(s.xb, s.rstd, s.x, L.attnNorm, B, D, c.normEps);
-    backend.matmulWeight(s.q, s.xb, L.wq, B);
-    backend.matmulWeight(s.k, s.xb, L.wk, B);
-    backend.matmulWeight(s.v, s.xb, L.wv, B);
+    const qkv = projectQkv(backend, L, c, B);
     for (let b = 0; b < B; b++) {
       const pos = positions[b];
-      const q = s.q.subarray(b * D, (b + 1) * D);
-      const k = s.k.subarray(b * KV, (b + 1) * KV);
+      const q = qkv.q.subarray(b * D, (b + 1) * D);
+      const k = qkv.k.subarray(b * KV, (b + 1) * KV);
       backend.ropeForward(q, q, L.cos, L.sin, 1, 1, c.nHeads, hd, pos);
       backend.ropeForward(k, k, L.cos, L.sin, 1, 1, c.nKvHeads, hd, pos);
       const kv = caches[b].layers[l];
       kv.k.set(k, pos * KV);
-      kv.v.set(s.v.subarray(b * KV, (b + 1) * KV), pos * KV);
+      kv.v.set(qkv.v.subarray(b * KV, (b + 1) * KV), pos * KV);
       kv.group.q.set(q);
       backend.attentionCached(kv.group.att, kv.group.q, kv.k, kv.v, 1, pos, c.nHeads, c.nKvHeads, hd);
       s.att.set(kv.group.att.subarray(0, D), b * D);
@@ -139,9 +179,7 @@ export function forwardDecodeBatch(
     backend.matmulWeight(s.proj, s.att, L.wo, B);
     backend.add(s.x, s.x, s.proj, B * D);
     backend.rmsnormForward(s.xb, s.rstd, s.x, L.ffnNorm, B, D, c.normEps);
-    backend.matmulWeight(s.h1, s.xb, L.w1, B);
-    backend.matmulWeight(s.h3, s.xb, L.w3, B);
-    backend.swigluForward(s.hs, s.h1, s.h3, B * H);
+    gatedFfn(backend, L, c, B);
     backend.matmulWeight(s.proj, s.hs, L.w2, B);
     backend.add(s.x, s.x, s.proj, B * D);
   }

@@ -26,12 +26,20 @@ export interface LayerScratch {
   h1: F32;    // [chunk, hidden] x W1^T
   h3: F32;    // [chunk, hidden] x W3^T
   hs: F32;    // [chunk, hidden] silu(h1) * h3
+  qkv: F32;   // [chunk, dim + 2 kvDim] output of the fused q/k/v projection
+  h13: F32;   // [chunk, 2 hidden] output of the fused w1/w3 projection
 }
 
+/**
+ * One layer's weights. When wq, wk, wv share a storage type they are stored as one matrix wqkv
+ * (rows stacked: one matmul, one pass over the input, one kernel dispatch instead of three), and
+ * likewise w1/w3 as w13; otherwise the separate matrices are kept.
+ */
 export interface LayerWeights {
   arena: Arena;
-  attnNorm: F32; wq: Weight; wk: Weight; wv: Weight; wo: Weight;
-  ffnNorm: F32; w1: Weight; w2: Weight; w3: Weight;
+  attnNorm: F32; wo: Weight; ffnNorm: F32; w2: Weight;
+  qkv: { fused: Weight } | { wq: Weight; wk: Weight; wv: Weight };
+  gateUp: { fused: Weight } | { w1: Weight; w3: Weight };
   cos: F32; sin: F32; // [positions, headDim/2]
   s: LayerScratch;
 }
@@ -94,6 +102,30 @@ function loadWeight(arena: Arena, e: TensorEntry): Weight {
   return { type, rows, cols, data };
 }
 
+/** Several [rows_i, cols] tensors of one stored type as one [sum rows_i, cols] weight (rows stacked). */
+function loadStacked(arena: Arena, parts: TensorEntry[], name: string): Weight {
+  const cols = parts[0].shape[1];
+  const rows = parts.reduce((n, e) => n + e.shape[0], 0);
+  const type = weightType(parts[0]);
+  const bytes = parts.reduce((n, e) => n + weightBytes(e), 0);
+  let data: Float32Array | Uint16Array | Uint8Array;
+  if (type === 'f32') data = arena.f32(name, [rows, cols]);
+  else if (type === 'f16') data = arena.u16(name, [rows, cols]);
+  else data = arena.u8(name, bytes);
+  const all = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  let off = 0;
+  for (const e of parts) {
+    const n = weightBytes(e);
+    const dst = all.subarray(off, off + n);
+    if (e.dtype === 'bf16') dst.set(new Uint8Array(decodeToF32('bf16', e.read(), e.shape).buffer));
+    else e.read(dst);
+    off += n;
+  }
+  return { type, rows, cols, data };
+}
+
+const sameType = (es: TensorEntry[]) => es.every((e) => weightType(e) === weightType(es[0]));
+
 function loadNorm(arena: Arena, e: TensorEntry): F32 {
   const dst = arena.f32(e.name, e.shape);
   dst.set(decodeToF32(e.dtype, e.read(), e.shape));
@@ -107,6 +139,7 @@ function scratch(arena: Arena, c: LlamaConfig, chunk: number, tag: string): Laye
     q: f('q', [chunk, c.dim]), k: f('k', [chunk, kvDim(c)]), v: f('v', [chunk, kvDim(c)]),
     att: f('att', [chunk, c.dim]), proj: f('proj', [chunk, c.dim]),
     h1: f('h1', [chunk, c.hiddenDim]), h3: f('h3', [chunk, c.hiddenDim]), hs: f('hs', [chunk, c.hiddenDim]),
+    qkv: f('qkv', [chunk, c.dim + 2 * kvDim(c)]), h13: f('h13', [chunk, 2 * c.hiddenDim]),
   };
 }
 
@@ -145,20 +178,29 @@ export function loadWeights(ckpt: Checkpoint, backend: Backend, opts: LoadWeight
   for (let l = 0; l < c.nLayers; l++) {
     const p = `layers.${l}.`;
     const mats = names.map((n) => t(`${p}${n}.weight`));
+    const [eq, ek, ev, eo, e1, e2, e3] = mats;
+    const fuseQkv = sameType([eq, ek, ev]);
+    const fuseGateUp = sameType([e1, e3]);
     const sizes = [
       ...mats.map((m) => raw(weightBytes(m))), f32(c.dim), f32(c.dim), f32(cos.length), f32(sin.length),
       f32(chunk * c.dim), f32(chunk * c.dim), f32(chunk), f32(chunk * c.dim), f32(chunk * kvDim(c)), f32(chunk * kvDim(c)),
       f32(chunk * c.dim), f32(chunk * c.dim), f32(chunk * c.hiddenDim), f32(chunk * c.hiddenDim), f32(chunk * c.hiddenDim),
+      f32(chunk * (c.dim + 2 * kvDim(c))), f32(chunk * 2 * c.hiddenDim),
     ];
     const bytes = arenaBytes(sizes);
     totalBytes += bytes;
     const arena = backend.createArena(bytes, `layer ${l}`);
-    const [wq, wk, wv, wo, w1, w2, w3] = mats.map((m) => loadWeight(arena, m));
+    const qkv = fuseQkv ? { fused: loadStacked(arena, [eq, ek, ev], `${p}attention.wqkv`) }
+      : { wq: loadWeight(arena, eq), wk: loadWeight(arena, ek), wv: loadWeight(arena, ev) };
+    const wo = loadWeight(arena, eo);
+    const gateUp = fuseGateUp ? { fused: loadStacked(arena, [e1, e3], `${p}feed_forward.w13`) }
+      : { w1: loadWeight(arena, e1), w3: loadWeight(arena, e3) };
+    const w2 = loadWeight(arena, e2);
     const attnNorm = loadNorm(arena, t(`${p}attention_norm.weight`));
     const ffnNorm = loadNorm(arena, t(`${p}ffn_norm.weight`));
     const lc = arena.f32(`${p}rope.cos`, [positions, hd / 2]); lc.set(cos);
     const ls = arena.f32(`${p}rope.sin`, [positions, hd / 2]); ls.set(sin);
-    layers.push({ arena, attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, cos: lc, sin: ls, s: scratch(arena, c, chunk, `${p}act`) });
+    layers.push({ arena, attnNorm, qkv, wo, ffnNorm, gateUp, w2, cos: lc, sin: ls, s: scratch(arena, c, chunk, `${p}act`) });
     opts.onProgress?.(l + 2, total, `layer ${l}`);
   }
 
@@ -174,7 +216,7 @@ export function loadWeights(ckpt: Checkpoint, backend: Backend, opts: LoadWeight
     logits: harena.f32('head.logits', [chunk, c.vocabSize]),
   };
   opts.onProgress?.(total, total, 'output');
-  const types = new Set([embType, ...layers.flatMap((L) => [L.wq.type, L.w1.type, L.w2.type]), head.output.type]);
+  const types = new Set([embType, ...layers.flatMap((L) => [L.wo.type, L.w2.type]), head.output.type]);
   return { config: c, chunk, embedding, layers, head, typeSummary: [...types].join('+'), bytes: totalBytes };
 }
 

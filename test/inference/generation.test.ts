@@ -116,3 +116,33 @@ test('KV caches grow past their first 256 positions without changing results', a
   for (let i = 0; i < tail.length; i++) d = Math.max(d, Math.abs(tail[i] - all[250 * V + i]), Math.abs(ftail[i] - all[250 * V + i]));
   assert.ok(d < 1e-5, `max |diff| ${d}`);
 });
+
+test('layers whose q/k/v or w1/w3 differ in storage type (not fused) give the same results', async () => {
+  const { decodeToF32, encodeFromF32 } = await import('../../src/formats/codec.js');
+  const { LlamaModel } = await import('../../src/inference/model.js');
+  const { loadWeights } = await import('../../src/inference/weights.js');
+  const cfg = makeConfig({ dim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, hiddenDim: 96, vocabSize: 512, maxSeqLen: 64, normEps: 1e-5 });
+  const base = syntheticCheckpoint(cfg, { seed: 4, std: 0.1, embeddingStd: 1 });
+  // every value made f16-representable, so storing a tensor as f16 or f32 holds the same numbers
+  const variant = (asF16: (name: string) => boolean) => {
+    const tensors = new Map([...base.tensors].map(([name, e]) => {
+      const vals = decodeToF32('f16', encodeFromF32('f16', decodeToF32(e.dtype, e.read(), e.shape), e.shape), e.shape);
+      const dtype = e.shape.length === 2 && asF16(name) ? 'f16' as const : 'f32' as const;
+      const bytes = encodeFromF32(dtype, vals, e.shape);
+      return [name, { ...e, dtype, byteLength: bytes.length, read: (dst?: Uint8Array) => { if (!dst) return bytes; dst.set(bytes); return dst; } }];
+    }));
+    return { ...base, tensors };
+  };
+  const backend = createReferenceBackend();
+  const run = (ck: typeof base) => {
+    const w = loadWeights(ck, backend);
+    const m = new LlamaModel(backend, w, null, { name: 'v', contextLength: 64 });
+    return { fusedQkv: 'fused' in w.layers[0].qkv, fusedFfn: 'fused' in w.layers[0].gateUp, lp: m.newSequence().append([1, 5, 9, 300, 7], 'all') };
+  };
+  const fused = run(variant(() => false));
+  const mixed = run(variant((n) => n.endsWith('wv.weight') || n.endsWith('w3.weight')));
+  assert.deepEqual([fused.fusedQkv, fused.fusedFfn, mixed.fusedQkv, mixed.fusedFfn], [true, true, false, false]);
+  let d = 0;
+  for (let i = 0; i < fused.lp.length; i++) d = Math.max(d, Math.abs(fused.lp[i] - mixed.lp[i]));
+  assert.ok(d < 1e-5, `max |diff| ${d}`);
+});

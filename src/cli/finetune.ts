@@ -150,6 +150,7 @@ export async function run(args: string[]): Promise<number> {
     const path = exportPath(run, exp.format);
     exportModel(trainer.params, path, { format: exp.format, type: exp.type, tokenizerModelFile: run.tokenizerPath, name: 'llama-ts finetuned' });
     printer.say(`done: ${res.stepsDone} steps, last loss ${res.lastLoss.toFixed(4)}${res.valLoss !== null ? `, validation loss ${res.valLoss.toFixed(4)}` : ''}; model ${path}`);
+    printer.say(`footprint (${res.footprint.note}): ${res.footprint.cpuSeconds.toFixed(0)} CPU-s, ${(res.footprint.energyKWh * 1000).toFixed(2)} Wh, ${(res.footprint.kgco2eq * 1000).toFixed(2)} gCO2eq`);
     return 0;
   } catch (e) {
     if (e instanceof TrainingDiverged) { printer.say(e.message); return 3; }

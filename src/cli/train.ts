@@ -209,6 +209,7 @@ export async function run(args: string[]): Promise<number> {
       return 130;
     }
     printer.say(`done: ${res.stepsDone} steps, last loss ${res.lastLoss.toFixed(4)}` + (res.valLoss !== null ? `, validation loss ${res.valLoss.toFixed(4)}` : '') + `; checkpoint ${res.checkpoint}`);
+    printer.say(`footprint (${res.footprint.note}): ${res.footprint.cpuSeconds.toFixed(0)} CPU-s, ${(res.footprint.energyKWh * 1000).toFixed(2)} Wh, ${(res.footprint.kgco2eq * 1000).toFixed(2)} gCO2eq`);
     if (exp.format !== 'none') {
       const tokFile = existsSync(run.tokenizerPath) ? run.tokenizerPath : null;
       if (!tokFile) printer.say('note: no tokenizer given (--tokenizer): the exported model has no vocabulary and needs one to generate text');

@@ -15,6 +15,7 @@ import { parameterCount, type LlamaConfig } from '../model/config.js';
 import { createGrads, createParams, initParams, type ParamSet } from '../model/params.js';
 import { activationBytes, backward, createActivations, forward, type Activations, type CheckpointMode } from '../model/transformer.js';
 import { Rng } from '../util/rng.js';
+import { CpuFootprintMeter, type CpuEstimate } from '../util/cpu-footprint.js';
 import type { BatchSource } from './batch-source.js';
 import { loadCheckpoint, readCheckpointHeader, writeCheckpoint } from './checkpoint.js';
 import { checkFits, mfu, trainingMemory, type MemoryPlan } from './flops.js';
@@ -91,6 +92,8 @@ export interface TrainResult {
   valLoss: number | null;
   stopped: 'done' | 'interrupted';
   checkpoint: string | null;
+  /** This session's CPU energy/carbon ESTIMATE (also logged as a {kind: 'footprint'} record). */
+  footprint: CpuEstimate;
 }
 
 export function memoryPlan(s: Pick<TrainSettings, 'model' | 'batch' | 'seqLen' | 'recompute'>): MemoryPlan {
@@ -263,11 +266,18 @@ export class Trainer {
     const startStep = this.step;
     let lastLoss = NaN;
     const recent: number[] = []; // seconds of the last steps, for tokens/s and ETA
+    // the run records its own footprint (PAPER.md §10 in spirit): CPU time x power per core, an estimate
+    const meter = new CpuFootprintMeter();
+    const footprint = (): CpuEstimate => {
+      const f = meter.estimate();
+      this.run.log({ step: this.step, kind: 'footprint', estimate: f, time: new Date().toISOString() });
+      return f;
+    };
     if (s.evalEvery > 0 && this.step === 0) await this.evaluate(0);
     while (this.step < Math.min(total, untilStep)) {
       if (this.hooks.shouldStop?.()) {
         const ck = this.saveCheckpoint();
-        return { stepsDone: this.step, lastLoss, valLoss: this.lastVal, stopped: 'interrupted', checkpoint: ck };
+        return { stepsDone: this.step, lastLoss, valLoss: this.lastVal, stopped: 'interrupted', checkpoint: ck, footprint: footprint() };
       }
       const ts = performance.now();
       for (const g of this.grads.tensors.values()) g.fill(0);
@@ -310,7 +320,7 @@ export class Trainer {
       await new Promise((r) => setImmediate(r));
     }
     const ck = this.step > startStep && this.lastCheckpoint !== this.run.checkpointPath(this.step) ? this.saveCheckpoint() : this.lastCheckpoint;
-    return { stepsDone: this.step, lastLoss, valLoss: this.lastVal, stopped: this.step >= total ? 'done' : 'interrupted', checkpoint: ck };
+    return { stepsDone: this.step, lastLoss, valLoss: this.lastVal, stopped: this.step >= total ? 'done' : 'interrupted', checkpoint: ck, footprint: footprint() };
   }
 }
 

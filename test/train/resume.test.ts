@@ -33,6 +33,7 @@ const args = (out: string) => ['train', '--data', join(dir, 'train.shard'), '--v
 
 function records(out: string) {
   return readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    .filter((r) => r.kind !== 'footprint') // CPU-time estimates, per session
     .map(({ time, tokensPerSec, mfu, elapsedSec, ...rest }) => rest); // wall-clock fields differ run to run
 }
 
@@ -41,6 +42,11 @@ test(`SIGKILL then --resume reproduces the uninterrupted loss curve exactly (${b
   const A = join(dir, 'A'), B = join(dir, 'B');
   const a = spawnSync(process.execPath, [CLI, ...args(A)], { encoding: 'utf8' });
   assert.equal(a.status, 0, a.stderr);
+  // the run records its own CPU footprint estimate at the end
+  const foot = readFileSync(join(A, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.kind === 'footprint');
+  assert.equal(foot.length, 1);
+  assert.ok(foot[0].estimate.cpuSeconds > 0 && foot[0].estimate.energyKWh > 0 && foot[0].estimate.kind === 'estimate');
+  assert.match(a.stderr + a.stdout, /footprint \(estimate/);
 
   // B: killed hard once its step-6 checkpoint exists (somewhere inside steps 7..9)
   const child = spawn(process.execPath, [CLI, ...args(B)], { stdio: 'ignore' });

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const FLOOR: Record<string, number> = {
-  util: 0, kernels: 1, tokenizer: 1, model: 2, data: 2, formats: 3, train: 4, inference: 4, eval: 5, serve: 5, cli: 6,
+  util: 0, kernels: 1, tokenizer: 1, model: 2, data: 2, formats: 3, train: 4, inference: 4, eval: 5, serve: 5, cli: 6, web: 6,
 };
 
 function files(dir: string): string[] {

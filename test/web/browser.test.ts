@@ -16,6 +16,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createLlamaServer, type LlamaServer } from '../../src/serve/server.js';
 import { makeChooser } from '../../src/cli/serve.js';
 import type { LlamaModel } from '../../src/inference/model.js';
+import { openCheckpoint, saveCheckpoint } from '../../src/formats/index.js';
 import { loadTiny, writeTinyGguf } from '../serve/helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -27,6 +28,11 @@ let dir: string;
 let ggufPath: string;
 let model: LlamaModel;
 let expected: { text: string; tokens: number[] };
+let expectedSampled: string;
+let expectedLong: string;
+let q8Path: string;
+let expectedQ8: string;
+const SAMPLED = { temperature: 0.9, topK: 40, topP: 0.95, seed: 5, maxTokens: MAX_TOKENS };
 let server: LlamaServer;
 let base: string;
 let plain: Server;          // the same pages without the cross-origin isolation headers
@@ -44,6 +50,15 @@ before(async () => {
   const ids = model.tokenizer!.encode(PROMPT, { bos: true });
   const res = await model.generate(ids, { temperature: 0, maxTokens: MAX_TOKENS });
   expected = { text: res.text, tokens: res.tokens };
+  expectedSampled = (await model.generate(ids, SAMPLED)).text;
+  expectedLong = (await model.generate(ids, { ...SAMPLED, maxTokens: 240 })).text;
+  // the same model quantized to q8_0: the page runs the int8 kernels too
+  q8Path = join(dir, 'tiny-q8_0.gguf');
+  const src = openCheckpoint(ggufPath);
+  try { saveCheckpoint(src, 'gguf', q8Path, { type: 'q8_0' }); } finally { src.close(); }
+  const q8 = await loadTiny(q8Path, 2);
+  expectedQ8 = (await q8.generate(ids, { temperature: 0, maxTokens: MAX_TOKENS })).text;
+  q8.dispose();
   server = createLlamaServer({ model, makeChooser });
   base = await server.listen(0);
   plain = createServer((req, res) => {
@@ -81,15 +96,26 @@ async function openPage(url: string, errors: string[]): Promise<Page> {
 async function loadAndGenerate(page: Page, file: string) {
   await page.setInputFiles('#file', file);
   await page.waitForSelector('#info[data-threads]', { timeout: 30_000 });
+  return generateInPage(page, { temperature: 0, topK: 40, topP: 0.95, seed: 0, maxTokens: MAX_TOKENS });
+}
+
+interface Settings { temperature: number; topK: number; topP: number; seed: number; maxTokens: number }
+
+/** Fills the sampling settings, presses Generate and waits for the end; returns what the page shows. */
+async function generateInPage(page: Page, s: Settings, whileRunning?: () => Promise<void>) {
   await page.evaluate(() => {
     const w = window as unknown as { updates: number };
     w.updates = 0;
     new MutationObserver(() => { w.updates++; }).observe(document.getElementById('output')!, { subtree: true, characterData: true, childList: true });
   });
   await page.fill('#prompt', PROMPT);
-  await page.fill('#temperature', '0');
-  await page.fill('#max-tokens', String(MAX_TOKENS));
+  await page.fill('#temperature', String(s.temperature));
+  await page.fill('#top-k', String(s.topK));
+  await page.fill('#top-p', String(s.topP));
+  await page.fill('#seed', String(s.seed));
+  await page.fill('#max-tokens', String(s.maxTokens));
   await page.click('#generate');
+  await whileRunning?.();
   await page.waitForSelector('#output[data-state="done"]', { timeout: 30_000 });
   return page.evaluate(() => ({
     generated: document.querySelector('#output .gen')!.textContent!,
@@ -100,6 +126,7 @@ async function loadAndGenerate(page: Page, file: string) {
     backend: document.getElementById('info')!.dataset.backend!,
     parallelCalls: Number(document.getElementById('stats')!.dataset.parallelCalls),
     tokensPerSec: Number(document.getElementById('stats')!.dataset.tokensPerSec),
+    finish: document.getElementById('stats')!.dataset.finish!,
     stats: document.getElementById('stats')!.textContent!,
   }));
 }
@@ -110,8 +137,20 @@ describe('the engine in the browser (headless Chromium)', () => {
     const page = await openPage(`${base}/browser`, errors);
     const r = await loadAndGenerate(page, ggufPath);
     await page.screenshot({ path: join(SHOTS, 'browser-generate.png'), fullPage: true });
+    // sampling settings reach the engine: a seeded top-k/top-p sample equals Node's with the same seed
+    const sampled = await generateInPage(page, SAMPLED);
+    // Stop ends a long generation early
+    const stopped = await generateInPage(page, { ...SAMPLED, maxTokens: 240 }, async () => {
+      await page.waitForFunction(() => document.querySelector('#output .gen')!.textContent!.length > 0);
+      await page.click('#stop');
+    });
     await page.close();
     assert.deepEqual(errors, []);
+    assert.equal(sampled.generated, expectedSampled);
+    assert.notEqual(expectedSampled, expected.text);
+    assert.equal(stopped.finish, 'stop');
+    assert.ok(stopped.generated.length < expectedLong.length, 'Stop cut the generation short');
+    assert.ok(expectedLong.startsWith(stopped.generated), 'what came before Stop is the same sample');
     assert.ok(expected.tokens.length > 5, `the reference generated ${expected.tokens.length} tokens`);
     assert.equal(r.isolated, true, 'the page is cross-origin isolated (COOP/COEP from the server)');
     assert.ok(r.threads > 1, `threads: ${r.threads}`);
@@ -135,6 +174,19 @@ describe('the engine in the browser (headless Chromium)', () => {
     assert.equal(r.threads, 1);
     assert.equal(r.parallelCalls, 0);
     assert.equal(r.generated, expected.text);
+  });
+
+  it('runs a q8_0-quantized file with the Node engine\'s greedy output', async () => {
+    const errors: string[] = [];
+    const page = await openPage(`${base}/browser`, errors);
+    const r = await loadAndGenerate(page, q8Path);
+    const weights = await page.textContent('#info');
+    await page.close();
+    assert.deepEqual(errors, []);
+    assert.match(weights!, /q8_0/);
+    assert.ok(r.threads > 1);
+    assert.equal(r.generated, expectedQ8);
+    assert.notEqual(expectedQ8, '');
   });
 
   it('shows a clear error for a truncated file and for a file that is not GGUF', async () => {

@@ -1,12 +1,13 @@
 /**
  * A browser kernel worker (a Web Worker started by web-pool.ts): runs its share (thread `tid`) of
- * every job published in the shared control block (src/kernels/pool-protocol.ts).
+ * every job published in the shared control block (src/kernels/pool-protocol.ts), like Node's
+ * pool-worker.ts: it spins briefly after a job (a call that follows within spinMicros starts at
+ * once), then sleeps in Atomics.wait (allowed in workers) until the dispatcher bumps SEQ.
  *
- * Between bursts it spins briefly (a job that follows within ~50 µs starts at once), then goes
- * back to its event loop and sleeps in Atomics.waitAsync: unlike Node's worker (pool-worker.ts),
- * a Web Worker can only receive messages — new heaps — from its event loop. An OP_SYNC_HEAPS job
- * names the heap being added; if its message has not arrived yet the worker finishes the job (bumps
- * DONE) when it does.
+ * One difference: a Web Worker can only receive messages — new heaps — from its event loop, and
+ * has no receiveMessageOnPort to read them synchronously. Every heap message is followed by an
+ * OP_SYNC_HEAPS job naming that heap; a worker that has not seen the heap yet returns to its event
+ * loop, and finishes the job (bumps DONE) when the message has arrived.
  */
 import {
   ARGS_BYTE_OFFSET, DONE, ERROR, ERROR_BYTE_OFFSET, ERROR_CAPACITY, ERROR_LEN, HEAP, KERNEL, MAIN_WAITING,
@@ -15,10 +16,8 @@ import {
 import type { WebHeapMessage, WebWorkerInit } from './kernel-worker-protocol.js';
 
 type KernelFn = (...args: number[]) => unknown;
-type WaitAsync = (a: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
 
 const scope = self as unknown as { onmessage: ((e: MessageEvent) => void) | null; postMessage(m: unknown): void; close(): void };
-const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 
 let init: WebWorkerInit;
 let ctrl: Int32Array;
@@ -76,28 +75,24 @@ function runJob(kernel: number): boolean {
   return true;
 }
 
-/** Runs jobs while they keep coming; then sleeps (asynchronously) until the next one. */
+/** Runs jobs until one needs a heap this worker has not received (or the pool exits). */
 function work(): void {
   for (;;) {
     const spinUntil = performance.now() + init.spinMicros / 1000;
     let spins = 0;
     while (Atomics.load(ctrl, SEQ) === seen) {
-      if ((++spins & 255) === 0 && performance.now() > spinUntil) { sleep(); return; }
+      if ((++spins & 255) === 0 && performance.now() > spinUntil) {
+        Atomics.add(ctrl, SLEEPERS, 1);
+        Atomics.wait(ctrl, SEQ, seen);
+        Atomics.sub(ctrl, SLEEPERS, 1);
+      }
     }
     seen = Atomics.load(ctrl, SEQ);
     const kernel = Atomics.load(ctrl, KERNEL);
     if (kernel === OP_EXIT) { finishJob(); scope.close(); return; }
-    if (!runJob(kernel)) return; // back to the event loop: the heap message is on its way
+    if (!runJob(kernel)) return; // back to the event loop: the heap message is waiting there
     finishJob();
   }
-}
-
-function sleep(): void {
-  Atomics.add(ctrl, SLEEPERS, 1);
-  const r = waitAsync!(ctrl, SEQ, seen);
-  const wake = () => { Atomics.sub(ctrl, SLEEPERS, 1); work(); };
-  if (r.async) void (r.value as Promise<string>).then(wake);
-  else wake(); // SEQ moved between the spin and the wait
 }
 
 scope.onmessage = (e: MessageEvent) => {
@@ -106,7 +101,6 @@ scope.onmessage = (e: MessageEvent) => {
     ctrl = new Int32Array(init.control);
     args = new Float64Array(init.control, ARGS_BYTE_OFFSET, MAX_ARGS);
     errText = new Uint8Array(init.control, ERROR_BYTE_OFFSET, ERROR_CAPACITY);
-    if (!waitAsync) throw new Error('this browser lacks Atomics.waitAsync, which the kernel threads need; use 1 thread');
     seen = Atomics.load(ctrl, SEQ);
     scope.postMessage('ready');
     work();

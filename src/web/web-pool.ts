@@ -7,10 +7,9 @@
  * Differences forced by the browser:
  * - The dispatching thread must be allowed to block (Atomics.wait), so the engine runs in a
  *   dedicated worker (engine-worker.ts), never on the page's main thread.
- * - A browser worker cannot read a message synchronously (there is no receiveMessageOnPort), so an
- *   idle kernel worker returns to its event loop (sleeping in Atomics.waitAsync) where new heaps
- *   arrive as ordinary messages; OP_SYNC_HEAPS completes once the announced heap has arrived
- *   (kernel-worker.ts).
+ * - A browser worker cannot read a message synchronously (there is no receiveMessageOnPort): on
+ *   OP_SYNC_HEAPS a kernel worker that lacks the announced heap returns to its event loop, where
+ *   the heap arrives as an ordinary message, and completes the job then (kernel-worker.ts).
  * - Threads need SharedArrayBuffer, which pages only get when cross-origin isolated; with one
  *   thread no worker is started and the control block is a plain ArrayBuffer.
  */

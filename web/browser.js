@@ -117,15 +117,39 @@ function onEngine(m) {
   }
 }
 
+// One file: a GGUF model (or a training checkpoint). Two: the model and a SentencePiece
+// tokenizer.model — a training checkpoint (.ckpt) carries no vocabulary of its own.
+function pickFiles(files) {
+  if (files.length > 2) throw new Error(`choose one model file (and at most one tokenizer.model), not ${files.length} files`);
+  const tokenizers = files.filter((f) => f.name.endsWith('.model'));
+  const models = files.filter((f) => !f.name.endsWith('.model'));
+  if (models.length !== 1) {
+    throw new Error(models.length ? 'two model files were chosen: choose one (and its tokenizer.model)' : 'only a tokenizer was chosen: choose the model file (.gguf or .ckpt) together with it');
+  }
+  return { model: models[0], tokenizer: tokenizers[0] };
+}
+
 $('file').addEventListener('change', () => {
-  const file = $('file').files[0];
-  if (!file) return;
+  const files = [...$('file').files];
+  if (!files.length) return;
   showError('');
+  let pick;
+  try {
+    pick = pickFiles(files);
+  } catch (e) {
+    showError(`Could not load the model: ${e.message}`);
+    return;
+  }
   loaded = null;
+  info([]);
+  delete $('info').dataset.threads;
   setRunning(true);
   $('output').dataset.state = 'loading';
   startEngine(); // a fresh worker: the previous model's memory goes with the old one
-  engine.postMessage({ type: 'load', file, name: file.name, threads: Number($('threads').value) });
+  engine.postMessage({
+    type: 'load', file: pick.model, name: pick.model.name, threads: Number($('threads').value),
+    tokenizer: pick.tokenizer ? { file: pick.tokenizer, name: pick.tokenizer.name } : undefined,
+  });
 });
 
 function numberField(id, integer) {

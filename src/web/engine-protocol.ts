@@ -10,7 +10,7 @@ export interface SamplingSettings {
 
 export type ToEngine =
   /** Reads and loads a model file; `threads` 0 = as many as the page may use. */
-  | { type: 'load'; file: Blob; name: string; threads: number }
+  | { type: 'load'; file: Blob; name: string; threads: number; tokenizer?: { file: Blob; name: string } }
   | { type: 'generate'; prompt: string; addBos: boolean; sampling: SamplingSettings }
   | { type: 'stop' };
 

@@ -65,6 +65,7 @@ async function load(msg: Extract<ToEngine, { type: 'load' }>): Promise<void> {
   backend = null;
   post({ type: 'progress', phase: 'start', done: 0, total: 1, what: 'starting the WebAssembly kernels' });
   const bytes = await readAll(msg.file, msg.name);
+  const tokenizer = msg.tokenizer ? { bytes: await readAll(msg.tokenizer.file, msg.tokenizer.name), name: msg.tokenizer.name } : undefined;
   let b: Backend;
   try {
     b = await makeBackend(msg.threads);
@@ -78,7 +79,7 @@ async function load(msg: Extract<ToEngine, { type: 'load' }>): Promise<void> {
   poolStats.parallelCalls = 0;
   poolStats.serialCalls = 0;
   model = loadModelFromBytes(bytes, msg.name, {
-    backend: b,
+    backend: b, tokenizer,
     onProgress: (done, total, what) => post({ type: 'progress', phase: 'weights', done, total, what }),
   });
   const c = model.config;

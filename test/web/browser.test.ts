@@ -17,7 +17,8 @@ import { createLlamaServer, type LlamaServer } from '../../src/serve/server.js';
 import { makeChooser } from '../../src/cli/serve.js';
 import type { LlamaModel } from '../../src/inference/model.js';
 import { openCheckpoint, saveCheckpoint } from '../../src/formats/index.js';
-import { loadTiny, writeTinyGguf } from '../serve/helpers.js';
+import { loadTiny, TOKENIZER, writeTinyGguf } from '../serve/helpers.js';
+import { writeTrainingCheckpoint } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-output/web';
@@ -93,7 +94,7 @@ async function openPage(url: string, errors: string[]): Promise<Page> {
 }
 
 /** Chooses the file, waits for the model to load, generates greedily; returns what the page shows. */
-async function loadAndGenerate(page: Page, file: string) {
+async function loadAndGenerate(page: Page, file: string | string[]) {
   await page.setInputFiles('#file', file);
   await page.waitForSelector('#info[data-threads]', { timeout: 30_000 });
   return generateInPage(page, { temperature: 0, topK: 40, topP: 0.95, seed: 0, maxTokens: MAX_TOKENS });
@@ -187,6 +188,22 @@ describe('the engine in the browser (headless Chromium)', () => {
     assert.ok(r.threads > 1);
     assert.equal(r.generated, expectedQ8);
     assert.notEqual(expectedQ8, '');
+  });
+
+  it('runs a training checkpoint chosen together with its tokenizer.model', async () => {
+    const ckptPath = join(dir, 'step-00000007.ckpt');
+    writeTrainingCheckpoint(ggufPath, ckptPath);
+    const errors: string[] = [];
+    const page = await openPage(`${base}/browser`, errors);
+    // alone, the checkpoint has no vocabulary: the page says what to add
+    await page.setInputFiles('#file', ckptPath);
+    await page.waitForFunction(() => document.getElementById('error')!.textContent !== '', null, { timeout: 30_000 });
+    assert.match((await page.textContent('#error'))!, /step-00000007\.ckpt has no tokenizer: choose its tokenizer\.model together with it/);
+    const r = await loadAndGenerate(page, [ckptPath, TOKENIZER]);
+    await page.screenshot({ path: join(SHOTS, 'browser-checkpoint.png'), fullPage: true });
+    await page.close();
+    assert.deepEqual(errors, []);
+    assert.equal(r.generated, expected.text, 'the same weights as tiny.gguf give the same greedy text');
   });
 
   it('shows a clear error for a truncated file and for a file that is not GGUF', async () => {

@@ -6,12 +6,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { MemoryByteSource } from '../../src/formats/byte-source.js';
 import { openGguf } from '../../src/formats/gguf.js';
 import { createBackend } from '../../src/kernels/index.js';
 import type { Backend } from '../../src/kernels/backend.js';
 import { loadModelFromBytes } from '../../src/web/load-bytes.js';
-import { loadTiny, writeTinyGguf } from '../serve/helpers.js';
+import { join } from 'node:path';
+import { openTrainingCheckpointBytes } from '../../src/web/training-checkpoint.js';
+import { loadTiny, TOKENIZER, writeTinyGguf } from '../serve/helpers.js';
+import { writeTrainingCheckpoint } from './helpers.js';
 
 let path: string;
 let bytes: Uint8Array;
@@ -77,5 +81,38 @@ describe('loadModelFromBytes', () => {
     assert.throws(() => loadModelFromBytes(bytes.subarray(0, bytes.length - 100), 'cut.gguf', { backend }),
       /cut\.gguf is truncated: tensor '[^']+' needs bytes \[\d+, \d+\) but the file has \d+ bytes/);
     assert.throws(() => loadModelFromBytes(bytes, 'tiny.gguf', { backend, contextLength: 1000 }), /context length 1000 must be an integer in 1\.\.256/);
+  });
+});
+
+describe('training checkpoints in memory', () => {
+  it('a .ckpt with its tokenizer.model generates what the same weights as GGUF generate', async () => {
+    const ckptPath = join(dirname(path), 'step-00000007.ckpt');
+    writeTrainingCheckpoint(path, ckptPath);
+    const ckptBytes = new Uint8Array(readFileSync(ckptPath));
+    const tokenizer = { bytes: new Uint8Array(readFileSync(TOKENIZER)), name: 'tokenizer.model' };
+    const { step, checkpoint } = openTrainingCheckpointBytes(ckptBytes, 'step-00000007.ckpt');
+    assert.equal(step, 7);
+    assert.equal(checkpoint.tensors.size, 2 + 2 * 9 + 1);
+    const fromGguf = loadModelFromBytes(bytes, 'tiny.gguf', { backend });
+    const fromCkpt = loadModelFromBytes(ckptBytes, 'step-00000007.ckpt', { backend, tokenizer });
+    const ids = fromGguf.tokenizer!.encode('It was a dark and stormy night', { bos: true });
+    const a = await fromGguf.generate(ids, { temperature: 0, maxTokens: 20 });
+    const b = await fromCkpt.generate(ids, { temperature: 0, maxTokens: 20 });
+    assert.deepEqual(b.tokens, a.tokens);
+
+    assert.throws(() => loadModelFromBytes(ckptBytes, 'step-00000007.ckpt', { backend }),
+      /step-00000007\.ckpt has no tokenizer: choose its tokenizer\.model together with it/);
+    const wrongVocab = { bytes: new Uint8Array(readFileSync('fixtures/tokenizer/ours-botchan-default-1000.model')), name: 'small.model' };
+    assert.throws(() => loadModelFromBytes(ckptBytes, 'step-00000007.ckpt', { backend, tokenizer: wrongVocab }),
+      /small\.model has 1000 pieces but step-00000007\.ckpt's vocabulary is 2000/);
+    const damaged = ckptBytes.slice();
+    const at = damaged.length - 1000;
+    damaged[at] ^= 0x40;
+    assert.throws(() => openTrainingCheckpointBytes(damaged, 'bad.ckpt'), /checkpoint bad\.ckpt: section 'params' checksum mismatch.*\(at byte offset \d+\)/);
+    assert.throws(() => openTrainingCheckpointBytes(ckptBytes.subarray(0, ckptBytes.length - 8), 'cut.ckpt'),
+      /checkpoint cut\.ckpt: truncated: section 'params' needs bytes \[\d+, \d+\) but the file has \d+/);
+    const header = ckptBytes.slice();
+    header[30] ^= 0x01;
+    assert.throws(() => openTrainingCheckpointBytes(header, 'hdr.ckpt'), /JSON header checksum mismatch.*\(at byte offset 20\)/);
   });
 });

@@ -231,6 +231,17 @@ describe('the engine in the browser (headless Chromium)', () => {
     const r = await loadAndGenerate(page, ggufPath);
     assert.equal(await page.textContent('#error'), '');
     assert.equal(r.generated, expected.text);
+
+    // bad sampling settings are refused with the field named, and nothing runs
+    await page.fill('#top-p', '0');
+    await page.click('#generate');
+    await page.waitForFunction(() => document.getElementById('error')!.textContent !== '');
+    assert.match((await page.textContent('#error'))!, /Generation failed: sampling: top-p must be in \(0, 1\] \(1 = off\), got 0/);
+    await page.fill('#top-p', '0.9');
+    await page.fill('#max-tokens', '2.5');
+    await page.click('#generate');
+    await page.waitForFunction(() => /max tokens/.test(document.getElementById('error')!.textContent!));
+    assert.match((await page.textContent('#error'))!, /max tokens: '2\.5' is not an integer/);
     await page.close();
     assert.deepEqual(errors, []);
   });

@@ -17,7 +17,7 @@ import {
   ARGS_BYTE_OFFSET, CONTROL_BYTES, DONE, ERROR, ERROR_BYTE_OFFSET, ERROR_CAPACITY, ERROR_LEN, HEAP, KERNEL,
   MAIN_WAITING, MAX_ARGS, NARGS, OP_EXIT, OP_SYNC_HEAPS, SEQ, SLEEPERS,
 } from '../kernels/pool-protocol.js';
-import type { PoolOptions } from '../kernels/pool.js';
+import type { KernelPool as NodeKernelPool, PoolOptions } from '../kernels/pool.js';
 import type { WebHeapMessage, WebWorkerInit } from './kernel-worker-protocol.js';
 
 type KernelFn = (...args: number[]) => unknown;
@@ -174,3 +174,11 @@ export class KernelPool {
     this.workers.length = 0;
   }
 }
+
+// The bundle swaps this class in for pool.ts's at the import seam, where no type check happens:
+// these lines stop compiling when pool.ts's public surface changes and this twin does not follow.
+type PublicSurface<T> = { [K in keyof T]: T[K] };
+const instanceSurface: PublicSurface<NodeKernelPool> = null as unknown as KernelPool;
+const staticSurface: (o: PoolOptions) => Promise<PublicSurface<NodeKernelPool>> = KernelPool.create;
+void instanceSurface;
+void staticSurface;

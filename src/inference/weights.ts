@@ -73,8 +73,9 @@ export interface ModelWeights {
 
 /** Rows per prefill chunk: bounded so each layer's scratch stays a few MiB. */
 export function prefillChunk(c: LlamaConfig, requested?: number): number {
-  const rowBytes = 4 * (6 * c.dim + 2 * kvDim(c) + 3 * c.hiddenDim + 1);
-  const fit = Math.floor((8 << 20) / rowBytes);
+  // the LayerScratch buffers for one row (see scratch())
+  const rowBytes = 4 * (7 * c.dim + 4 * kvDim(c) + 5 * c.hiddenDim + 1);
+  const fit = Math.floor((12 << 20) / rowBytes);
   return Math.max(8, Math.min(requested ?? 128, fit, c.maxSeqLen));
 }
 

@@ -4,10 +4,16 @@
  * Meta's LLaMA tokenizer.model on ~10 MB of ../shared/data corpora (books, Shakespeare, WikiText,
  * Wikipedia XML), one line = one encode call, in one run and alternating:
  *   ours, 1 thread   a fresh SentencePieceTokenizer per repetition (its word cache starts empty)
- *   ours, 2 threads  encodeBatch(lines, {threads: 2}) (worker start-up and model load included)
+ *   ours, 2 threads  encodeBatch(lines, {threads: 2}) on a fresh tokenizer: the first call, so the
+ *                    pool's worker start-up, model load and cold word caches are included
+ *   ours, pool       the persistent pool once started (TokenizerWorkerPool.ready(); its start-up
+ *                    time is reported apart), 1 and 2 workers, word caches cold as for one thread:
+ *                    what every call after the first costs; their ratio is the thread scaling
  *   spm_encode / spm_decode (Debian's C++ SentencePiece), whole process incl. model load
  * MB/s = UTF-8 bytes of the text / wall seconds, median over repetitions; also per CPU second
- * (user + system, from process.cpuUsage and /usr/bin/time), steadier on a busy machine. Every run also checks
+ * (user + system, from process.cpuUsage — all threads of this process — and /usr/bin/time), steadier
+ * on a busy machine; for the pool, MB per CPU second at 2 workers over that at 1 is the parallel
+ * efficiency (1 = no overhead from splitting), and CPU / wall seconds the parallelism achieved. Every run also checks
  * that our ids equal spm_encode's, line by line, and our decoding equals spm_decode's.
  * Training: `llama-ts tokenizer train --llama` against `spm_train` with the same options on the
  * books + Shakespeare + WikiText valid (WikiText test held out): time, peak RSS, identical pieces,
@@ -20,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SentencePieceTokenizer } from '../src/tokenizer/index.js';
+import { SentencePieceTokenizer, closeTokenizerPools, encodeBatchOnPool, tokenizerPool } from '../src/tokenizer/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const data = join(root, '../shared/data');
@@ -40,6 +46,18 @@ function timed<T>(f: () => T): [T, number, number] {
   const t = performance.now();
   const c = process.cpuUsage();
   const r = f();
+  const u = process.cpuUsage(c);
+  return [r, (performance.now() - t) / 1000, (u.user + u.system) / 1e6];
+}
+
+/** All lines on the tokenizer's pool of `workers` worker threads (this thread only dispatches and collects). */
+const poolPass = (tok: SentencePieceTokenizer, workers: number, lines: string[]) => encodeBatchOnPool(tokenizerPool(tok, workers), lines, {});
+
+/** Like timed, for a promise. */
+async function timedAsync<T>(f: () => Promise<T>): Promise<[T, number, number]> {
+  const t = performance.now();
+  const c = process.cpuUsage();
+  const r = await f();
   const u = process.cpuUsage(c);
   return [r, (performance.now() - t) / 1000, (u.user + u.system) / 1e6];
 }
@@ -94,9 +112,13 @@ export async function run(args: string[]): Promise<void> {
     const bytes = buf.length - lines.length; // text bytes without the newlines
     console.log(`corpus: ${(buf.length / 1e6).toFixed(1)} MB, ${lines.length} lines; model ${META}; ${reps} repetitions`);
 
-    const r = { ours1: [] as number[], ours2: [] as number[], spmEnc: [] as number[], oursDec: [] as number[], spmDec: [] as number[] };
+    const r = { ours1: [] as number[], ours2: [] as number[], pool1: [] as number[], pool2: [] as number[], spmEnc: [] as number[], oursDec: [] as number[], spmDec: [] as number[] };
     // CPU seconds (user + system) of the one-thread runs: steadier than wall time on a busy machine.
-    const cpu = { ours1: [] as number[], spmEnc: [] as number[], oursDec: [] as number[], spmDec: [] as number[] };
+    const cpu = { ours1: [] as number[], pool1: [] as number[], pool2: [] as number[], spmEnc: [] as number[], oursDec: [] as number[], spmDec: [] as number[] };
+    // Lines whose ids from a pool differ from the one-thread ids (all repetitions).
+    let poolMismatch = 0;
+    const startup: number[] = [];
+    const sameAs = (a: number[][], b: number[][]) => { for (let i = 0; i < b.length; i++) if (a[i].length !== b[i].length || a[i].some((x, k) => x !== b[i][k])) poolMismatch++; };
     let mismatchIds = -1, mismatchText = -1, tokens = 0;
     const idsFile = join(dir, 'ids.txt');
     for (let rep = 0; rep < reps; rep++) {
@@ -111,6 +133,20 @@ export async function run(args: string[]): Promise<void> {
       const t2s = performance.now();
       const ours2 = await fresh.encodeBatch(lines, { threads: 2 });
       r.ours2.push((performance.now() - t2s) / 1000);
+      // Started pools of 1 and of 2 workers, fresh tokenizers (cold word caches, as ours(1)).
+      sameAs(ours2, ours);
+      const pw1 = SentencePieceTokenizer.load(META), w2 = SentencePieceTokenizer.load(META);
+      let t = performance.now();
+      await tokenizerPool(pw1, 1).ready();
+      startup.push((performance.now() - t) / 1000);
+      const [p1, tp1, cp1] = await timedAsync(() => poolPass(pw1, 1, lines));
+      r.pool1.push(tp1); cpu.pool1.push(cp1); sameAs(p1, ours);
+      t = performance.now();
+      await tokenizerPool(w2, 2).ready();
+      startup.push((performance.now() - t) / 1000);
+      const [p2, tp2, cp2] = await timedAsync(() => poolPass(w2, 2, lines));
+      r.pool2.push(tp2); cpu.pool2.push(cp2); sameAs(p2, ours);
+      await Promise.all([closeTokenizerPools(fresh), closeTokenizerPools(pw1), closeTokenizerPools(w2)]);
       const [decoded, td, cd] = timed(() => ours.map((ids) => tok.decode(ids)));
       r.oursDec.push(td);
       cpu.oursDec.push(cd);
@@ -129,16 +165,19 @@ export async function run(args: string[]): Promise<void> {
         mismatchText = 0;
         for (let i = 0; i < lines.length; i++) if (decoded[i] !== spmText[i]) mismatchText++;
       }
-      console.log(`  rep ${rep + 1}: encode MB/s ours(1) ${fmt(bytes / 1e6 / t1)} ours(2) ${fmt(bytes / 1e6 / r.ours2[rep])} spm_encode ${fmt(bytes / 1e6 / spm.wall)}; decode MB/s ours ${fmt(bytes / 1e6 / td)} spm_decode ${fmt(bytes / 1e6 / spmDec.wall)}`);
+      console.log(`  rep ${rep + 1}: encode MB/s ours(1) ${fmt(bytes / 1e6 / t1)} ours(2, first call) ${fmt(bytes / 1e6 / r.ours2[rep])} pool 1 worker ${fmt(bytes / 1e6 / tp1)} 2 workers ${fmt(bytes / 1e6 / tp2)} (CPU/wall ${fmt(cp2 / tp2)}) spm_encode ${fmt(bytes / 1e6 / spm.wall)}; decode MB/s ours ${fmt(bytes / 1e6 / td)} spm_decode ${fmt(bytes / 1e6 / spmDec.wall)}`);
     }
     const mbps = (k: keyof typeof r) => bytes / 1e6 / median(r[k]);
-    const enc = { ours1: mbps('ours1'), ours2: mbps('ours2'), spm: mbps('spmEnc') };
+    const enc = { ours1: mbps('ours1'), ours2: mbps('ours2'), pool1: mbps('pool1'), pool2: mbps('pool2'), spm: mbps('spmEnc') };
     const dec = { ours: mbps('oursDec'), spm: mbps('spmDec') };
     console.log(`encode (median MB/s): ours 1 thread ${fmt(enc.ours1)}, 2 threads ${fmt(enc.ours2)}, spm_encode ${fmt(enc.spm)} → ${fmt(enc.ours1 / enc.spm)}× / ${fmt(enc.ours2 / enc.spm)}×`);
+    console.log(`encode on a started pool (median MB/s; start-up ${fmt(median(startup))} s apart): 1 worker ${fmt(enc.pool1)}, 2 workers ${fmt(enc.pool2)} → thread scaling ${fmt(enc.pool2 / enc.pool1)}×, ${fmt(enc.pool2 / enc.spm)}× spm_encode; lines differing from one-thread ids: ${poolMismatch}`);
     console.log(`decode (median MB/s): ours ${fmt(dec.ours)}, spm_decode ${fmt(dec.spm)} → ${fmt(dec.ours / dec.spm)}×`);
     const cpuMbps = (k: keyof typeof cpu) => (cpu[k].length ? bytes / 1e6 / median(cpu[k]) : NaN);
-    const byCpu = { encOurs: cpuMbps('ours1'), encSpm: cpuMbps('spmEnc'), decOurs: cpuMbps('oursDec'), decSpm: cpuMbps('spmDec') };
+    const byCpu = { encPool1: cpuMbps('pool1'), encPool2: cpuMbps('pool2'), encOurs: cpuMbps('ours1'), encSpm: cpuMbps('spmEnc'), decOurs: cpuMbps('oursDec'), decSpm: cpuMbps('spmDec') };
     console.log(`by CPU time (MB per CPU second, one thread): encode ours ${fmt(byCpu.encOurs)}, spm_encode ${fmt(byCpu.encSpm)} → ${fmt(byCpu.encOurs / byCpu.encSpm)}×; decode ours ${fmt(byCpu.decOurs)}, spm_decode ${fmt(byCpu.decSpm)} → ${fmt(byCpu.decOurs / byCpu.decSpm)}×`);
+    const parallelism = median(cpu.pool2) / median(r.pool2);
+    console.log(`pool by CPU time (MB per CPU second, all threads): 1 worker ${fmt(byCpu.encPool1)}, 2 workers ${fmt(byCpu.encPool2)} → parallel efficiency ${fmt(byCpu.encPool2 / byCpu.encPool1)}; CPU/wall at 2 workers ${fmt(parallelism)} (2 = two cores busy the whole time)`);
     console.log(`exactness: ${tokens} tokens; lines whose ids differ from spm_encode: ${mismatchIds}; decoded lines differing from spm_decode: ${mismatchText}`);
 
     let train: Record<string, unknown> | null = null;
@@ -173,11 +212,12 @@ export async function run(args: string[]): Promise<void> {
     }
     console.log(JSON.stringify({
       bench: 'tokenizer', corpus_mb: +(buf.length / 1e6).toFixed(2), lines: lines.length, tokens, reps,
-      encode_mbps: { ours_1thread: +enc.ours1.toFixed(2), ours_2threads: +enc.ours2.toFixed(2), spm_encode: +enc.spm.toFixed(2) },
+      encode_mbps: { ours_1thread: +enc.ours1.toFixed(2), ours_2threads: +enc.ours2.toFixed(2), pool_1worker: +enc.pool1.toFixed(2), pool_2workers: +enc.pool2.toFixed(2), spm_encode: +enc.spm.toFixed(2) },
       decode_mbps: { ours: +dec.ours.toFixed(2), spm_decode: +dec.spm.toFixed(2) },
-      cpu_mbps: { encode_ours: +byCpu.encOurs.toFixed(2), encode_spm: +byCpu.encSpm.toFixed(2), decode_ours: +byCpu.decOurs.toFixed(2), decode_spm: +byCpu.decSpm.toFixed(2) },
-      ratio: { encode_1thread_cpu: +(byCpu.encOurs / byCpu.encSpm).toFixed(2), decode_cpu: +(byCpu.decOurs / byCpu.decSpm).toFixed(2), encode_1thread: +(enc.ours1 / enc.spm).toFixed(2), encode_2threads: +(enc.ours2 / enc.spm).toFixed(2), decode: +(dec.ours / dec.spm).toFixed(2), ...(train ? { train_time: train.time_ratio } : {}) },
-      mismatched_lines: { encode: mismatchIds, decode: mismatchText },
+      cpu_mbps: { encode_pool_1worker: +byCpu.encPool1.toFixed(2), encode_pool_2workers: +byCpu.encPool2.toFixed(2), encode_ours: +byCpu.encOurs.toFixed(2), encode_spm: +byCpu.encSpm.toFixed(2), decode_ours: +byCpu.decOurs.toFixed(2), decode_spm: +byCpu.decSpm.toFixed(2) },
+      ratio: { encode_1thread_cpu: +(byCpu.encOurs / byCpu.encSpm).toFixed(2), decode_cpu: +(byCpu.decOurs / byCpu.decSpm).toFixed(2), encode_1thread: +(enc.ours1 / enc.spm).toFixed(2), encode_2threads: +(enc.ours2 / enc.spm).toFixed(2), encode_2workers: +(enc.pool2 / enc.spm).toFixed(2), thread_scaling_wall: +(enc.pool2 / enc.pool1).toFixed(2), thread_parallel_efficiency_cpu: +(byCpu.encPool2 / byCpu.encPool1).toFixed(2), cpu_per_wall_2workers: +parallelism.toFixed(2), decode: +(dec.ours / dec.spm).toFixed(2), ...(train ? { train_time: train.time_ratio } : {}) },
+      pool_startup_s: +median(startup).toFixed(3),
+      mismatched_lines: { encode: mismatchIds, decode: mismatchText, pool: poolMismatch },
       train,
     }));
   } finally {

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SentencePieceTokenizer } from './tokenizer.js';
-import type { WorkerReply, WorkerRequest } from './worker-pool.js';
+import type { ChunkReply, WorkerRequest } from './worker-pool.js';
 
 const { model, name } = workerData as { model: SharedArrayBuffer; name: string };
 
@@ -21,7 +21,7 @@ try {
 /** Scratch space reused across chunks; grows by doubling and is copied out at the exact size. */
 let scratch = new Int32Array(1 << 16);
 
-function encodeChunk(t: SentencePieceTokenizer, req: WorkerRequest): WorkerReply {
+function encodeChunk(t: SentencePieceTokenizer, req: WorkerRequest): ChunkReply {
   const { texts, bos, eos } = req;
   const offsets = new Int32Array(texts.length + 1);
   let n = 0;
@@ -45,8 +45,11 @@ function encodeChunk(t: SentencePieceTokenizer, req: WorkerRequest): WorkerReply
   return { job: req.job, ids: scratch.slice(0, n), offsets };
 }
 
+// Tell the pool the model is loaded (or why not), so TokenizerWorkerPool.ready() can resolve.
+parentPort!.postMessage(loadError === null ? { ready: true } : { ready: true, error: `cannot load ${name} in a tokenizer worker: ${loadError}` });
+
 parentPort!.on('message', (req: WorkerRequest) => {
-  const reply: WorkerReply = tok
+  const reply: ChunkReply = tok
     ? encodeChunk(tok, req)
     : { job: req.job, error: `cannot load ${name} in a tokenizer worker: ${loadError}`, index: req.firstIndex };
   if ('error' in reply) parentPort!.postMessage(reply);

@@ -94,13 +94,22 @@ export async function encodeBatch(tok: SentencePieceTokenizer, texts: readonly s
   opts: BatchOptions & { bos?: boolean; eos?: boolean }): Promise<number[][]> {
   const threads = threadCount(opts.threads);
   const enc = { bos: opts.bos, eos: opts.eos };
+  for (let i = 0; i < texts.length; i++) checkText(texts[i], i);
+  if (threads === 1 || texts.length === 0) return texts.map((t) => tok.encode(t, enc));
+  return encodeBatchOnPool(tokenizerPool(tok, threads), texts, enc);
+}
+
+/**
+ * encodeBatch on a given pool, whatever its size — e.g. a pool of one worker, to keep this thread
+ * free (a server's event loop) while a batch is encoded.
+ */
+export async function encodeBatchOnPool(pool: TokenizerWorkerPool, texts: readonly string[],
+  enc: { bos?: boolean; eos?: boolean }): Promise<number[][]> {
   let total = 0;
   for (let i = 0; i < texts.length; i++) { checkText(texts[i], i); total += textWeight(texts[i]); }
-  if (threads === 1 || texts.length === 0) return texts.map((t) => tok.encode(t, enc));
-  const pool = tokenizerPool(tok, threads);
   // About 8 chunks per worker: enough for the queue to even out uneven threads, few enough
   // that message overhead stays small.
-  const target = Math.min(1 << 20, Math.max(16 << 10, Math.ceil(total / (threads * 8))));
+  const target = Math.min(1 << 20, Math.max(16 << 10, Math.ceil(total / (pool.threads * 8))));
   const out = new Array<number[]>(texts.length);
   // Each chunk is turned into arrays as soon as it arrives, while the workers go on encoding.
   const settled = await Promise.allSettled(chunkRanges(texts, target).map(([a, b]) =>

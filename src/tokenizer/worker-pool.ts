@@ -25,16 +25,27 @@ export class BatchEncodeError extends Error {
 
 /** What batch-worker.ts receives and answers. */
 export interface WorkerRequest { job: number; texts: string[]; firstIndex: number; bos: boolean; eos: boolean }
-export type WorkerReply =
+export type ChunkReply =
   | { job: number; ids: Int32Array; offsets: Int32Array }
   | { job: number; error: string; index: number };
+/** Sent once after start-up: the model loaded, or the error that stopped it. */
+export interface ReadyReply { ready: true; error?: string }
+export type WorkerReply = ChunkReply | ReadyReply;
 
 interface Job extends WorkerRequest {
   resolve: (r: EncodedChunk) => void;
   reject: (e: Error) => void;
 }
 
-interface Slot { worker: Worker | null; inFlight: Map<number, Job> }
+interface Slot {
+  worker: Worker | null;
+  inFlight: Map<number, Job>;
+  /** Settles when the worker has loaded the model (rejects when it could not). */
+  ready: Promise<void>;
+  readyAwaited: boolean;
+  /** The ready message has arrived. */
+  started: boolean;
+}
 
 /** Two chunks per worker: one being encoded, one already waiting, so a worker never idles between chunks. */
 const MAX_PER_WORKER = 2;
@@ -68,12 +79,26 @@ export class TokenizerWorkerPool {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`tokenizer worker pool: threads must be a positive integer, got ${threads}`);
     this.model = new SharedArrayBuffer(modelBytes.length);
     new Uint8Array(this.model).set(modelBytes);
-    this.slots = Array.from({ length: threads }, () => ({ worker: null, inFlight: new Map<number, Job>() }));
+    this.slots = Array.from({ length: threads }, () => ({ worker: null, inFlight: new Map<number, Job>(), ready: Promise.resolve(), readyAwaited: false, started: false }));
     // Start the workers now: their start-up and model load overlap with the caller's preparation.
     for (const s of this.slots) this.spawn(s);
   }
 
   get isClosed(): boolean { return this.closed; }
+
+  /**
+   * Resolves when every worker has started and loaded the model (e.g. to pay start-up before the
+   * first batch arrives); rejects with the load error of a worker that could not.
+   */
+  async ready(): Promise<void> {
+    if (this.closed) throw new Error(`tokenizer worker pool for ${this.name} is closed`);
+    await Promise.all(this.slots.map((s) => {
+      const w = s.worker ?? this.spawn(s);
+      // Someone waits for this worker: keep the process alive until it answers.
+      if (!s.started && !s.readyAwaited) { s.readyAwaited = true; w.ref(); }
+      return s.ready;
+    }));
+  }
 
   /** Encodes `texts` (the caller's texts firstIndex, firstIndex + 1, ...) on some worker. */
   encodeChunk(texts: string[], firstIndex: number, opts: ChunkOptions = {}): Promise<EncodedChunk> {
@@ -102,8 +127,22 @@ export class TokenizerWorkerPool {
   private spawn(slot: Slot): Worker {
     const worker = new Worker(WORKER_URL, { workerData: { model: this.model, name: this.name }, execArgv: workerExecArgv() });
     slot.worker = worker;
-    worker.on('message', (r: WorkerReply) => this.onReply(slot, r));
+    slot.readyAwaited = false;
+    slot.started = false;
+    let readyDone: (error?: string) => void = () => {};
+    slot.ready = new Promise<void>((resolve, reject) => {
+      readyDone = (error) => (error ? reject(new Error(error)) : resolve());
+    });
+    slot.ready.catch(() => { /* reported to whoever awaits ready(), and per chunk */ });
+    worker.on('message', (r: WorkerReply) => {
+      if ('ready' in r) {
+        slot.started = true;
+        if (slot.readyAwaited && slot.inFlight.size === 0) worker.unref();
+        readyDone(r.error);
+      } else this.onReply(slot, r);
+    });
     const fail = (why: string) => {
+      readyDone(`tokenizer worker for ${this.name} ${why} before it was ready`);
       if (slot.worker !== worker) return; // already replaced or closed
       slot.worker = null;
       const jobs = [...slot.inFlight.values()];
@@ -120,7 +159,7 @@ export class TokenizerWorkerPool {
     return worker;
   }
 
-  private onReply(slot: Slot, r: WorkerReply): void {
+  private onReply(slot: Slot, r: ChunkReply): void {
     const job = slot.inFlight.get(r.job);
     if (!job) return;
     slot.inFlight.delete(r.job);

@@ -108,6 +108,7 @@ test('errors: a non-string names its index; a worker failure names the text; a b
 
     const broken = new TokenizerWorkerPool(new Uint8Array([1, 2, 3, 4]), 'garbage.model', 1);
     try {
+      await assert.rejects(broken.ready(), /cannot load garbage.model in a tokenizer worker: garbage.model is not a valid SentencePiece model/);
       await assert.rejects(broken.encodeChunk(['a', 'b'], 7), (x: unknown) => x instanceof BatchEncodeError && x.index === 7 && /cannot load garbage.model in a tokenizer worker/.test(x.message));
     } finally {
       await broken.close();
@@ -127,10 +128,12 @@ test('errors: a non-string names its index; a worker failure names the text; a b
 
 test('an unclosed pool does not keep the process alive', () => {
   const index = fileURLToPath(new URL('../../src/tokenizer/index.js', import.meta.url));
-  const script = `import { SentencePieceTokenizer } from ${JSON.stringify(index)};
+  const script = `import { SentencePieceTokenizer, tokenizerPool } from ${JSON.stringify(index)};
     const tok = SentencePieceTokenizer.load(${JSON.stringify(`${fixtureDir}spm-unused.model`)});
+    await tokenizerPool(tok, 2).ready();
     const ids = await tok.encodeBatch(['hello world', 'second text', ''], { threads: 2 });
     const later = await new Promise((r) => setTimeout(() => r(tok.encodeBatch(['again'], { threads: 2 })), 50));
+    await tokenizerPool(tok, 2).ready(); // already started: must not ref the workers again
     console.log(JSON.stringify([ids, later]));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.error, undefined, 'the child did not exit by itself');

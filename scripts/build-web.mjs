@@ -7,32 +7,18 @@
  * (dist/src/kernels/wasm-loader.js), so its URL `../../wasm/<name>.wasm`, relative to the script,
  * finds the kernels in both places without a browser-specific path.
  *
- * Two substitutions make the Node-first sources run in a browser (esbuild plugin below):
- *   - src/kernels/pool.ts (node:worker_threads) -> src/web/web-pool.ts (Web Workers), same surface;
- *   - node:* built-ins -> an empty module: they are only reached on Node-only paths (guarded by
- *     isNode, or file-path readers the browser never calls), so they only need to resolve.
+ * The Node-first sources run in a browser through two substitutions (scripts/web-bundle.mjs).
  * Usage: node scripts/build-web.mjs [--minify]
  */
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleOptions } from './web-bundle.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'web');
 const wasmSrc = join(root, 'dist', 'wasm');
-
-const browserAdapters = {
-  name: 'browser-adapters',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/pool\.js$/ }, (args) =>
-      args.importer.endsWith(join('src', 'kernels', 'wasm.ts')) ? { path: join(root, 'src', 'web', 'web-pool.ts') } : undefined);
-    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-builtin' }));
-    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
-      contents: `module.exports = {}; // ${args.path}: not available in the browser`, loader: 'js',
-    }));
-  },
-};
 
 const wasmFiles = existsSync(wasmSrc) ? readdirSync(wasmSrc).filter((f) => f.endsWith('.wasm')) : [];
 if (!wasmFiles.includes('kernels-simd.wasm')) {
@@ -47,16 +33,11 @@ const result = await build({
     'lib/engine/engine-worker': join(root, 'src', 'web', 'engine-worker.ts'),
     'lib/engine/kernel-worker': join(root, 'src', 'web', 'kernel-worker.ts'),
   },
+  ...bundleOptions(root),
   outdir: tmp,
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: ['chrome114', 'firefox120', 'safari17'],
   sourcemap: true,
   minify: process.argv.includes('--minify'),
-  plugins: [browserAdapters],
   metafile: true,
-  logLevel: 'warning',
 });
 mkdirSync(join(tmp, 'wasm'), { recursive: true });
 for (const f of wasmFiles) copyFileSync(join(wasmSrc, f), join(tmp, 'wasm', f));

@@ -16,6 +16,7 @@ let engine = null;
 let loaded = null;
 let running = false;
 let genSpan = null;
+let firstTokenAt = 0; // ms from Generate to the first token: the live rate counts decoding only
 
 function showError(msg) { $('error').textContent = msg; }
 
@@ -85,10 +86,14 @@ function onEngine(m) {
       setRunning(false);
       break;
     }
-    case 'token':
+    case 'token': {
       if (genSpan && m.text) genSpan.append(m.text);
-      stats([['tokens', String(m.index + (m.id >= 0 ? 1 : 0))], ['elapsed', `${(m.elapsedMs / 1000).toFixed(2)} s`]]);
+      const n = m.index + (m.id >= 0 ? 1 : 0);
+      if (m.id >= 0 && m.index === 0) firstTokenAt = m.elapsedMs;
+      const rate = n > 1 ? (n - 1) / ((m.elapsedMs - firstTokenAt) / 1000) : 0;
+      stats([['tokens', String(n)], ['speed', n > 1 ? `${rate.toFixed(1)} tokens/s` : '…'], ['elapsed', `${(m.elapsedMs / 1000).toFixed(2)} s`]]);
       break;
+    }
     case 'done': {
       const s = m.stats;
       $('output').dataset.text = m.text;

@@ -6,7 +6,7 @@
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -56,6 +56,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await new Promise((r) => server ? server.close(r) : r(null));
+  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 it('kernels on Web Worker threads over two memories match the reference kernels in the browser', async () => {

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,7 @@ after(async () => {
   await server?.close();
   await new Promise((r) => plain ? plain.close(r) : r(null));
   model?.dispose();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function openPage(url: string, errors: string[]): Promise<Page> {

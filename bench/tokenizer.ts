@@ -7,8 +7,9 @@
  *   ours, 2 threads  encodeBatch(lines, {threads: 2}) on a fresh tokenizer: the first call, so the
  *                    pool's worker start-up, model load and cold word caches are included
  *   ours, pool       the persistent pool once started (TokenizerWorkerPool.ready(); its start-up
- *                    time is reported apart), 1 and 2 workers, word caches cold as for one thread:
- *                    what every call after the first costs; their ratio is the thread scaling
+ *                    time is reported apart) and its JIT warmed on synthetic text, 1 and 2 workers,
+ *                    word caches cold as for one thread: what calls after the first cost; their
+ *                    ratio is the thread scaling. This thread's JIT is warmed the same way first.
  *   spm_encode / spm_decode (Debian's C++ SentencePiece), whole process incl. model load
  * MB/s = UTF-8 bytes of the text / wall seconds, median over repetitions; also per CPU second
  * (user + system, from process.cpuUsage — all threads of this process — and /usr/bin/time), steadier
@@ -52,6 +53,19 @@ function timed<T>(f: () => T): [T, number, number] {
 
 /** All lines on the tokenizer's pool of `workers` worker threads (this thread only dispatches and collects). */
 const poolPass = (tok: SentencePieceTokenizer, workers: number, lines: string[]) => encodeBatchOnPool(tokenizerPool(tok, workers), lines, {});
+
+/**
+ * Seeded random "words" over letters, digits, punctuation, accents, CJK, emoji and tabs: enough
+ * calls to bring the encoder's code to optimized JIT tiers in a new isolate, while adding almost
+ * nothing the corpus could hit in the word caches.
+ */
+function jitWarmupTexts(): string[] {
+  let seed = 12345;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const alphabet = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?\'"()-éüß中文日本語😀\t'];
+  const word = () => Array.from({ length: 1 + Math.floor(rnd() * 9) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join('');
+  return Array.from({ length: 4000 }, () => Array.from({ length: 1 + Math.floor(rnd() * 20) }, word).join(' '));
+}
 
 /** Like timed, for a promise. */
 async function timedAsync<T>(f: () => Promise<T>): Promise<[T, number, number]> {
@@ -112,6 +126,8 @@ export async function run(args: string[]): Promise<void> {
     const bytes = buf.length - lines.length; // text bytes without the newlines
     console.log(`corpus: ${(buf.length / 1e6).toFixed(1)} MB, ${lines.length} lines; model ${META}; ${reps} repetitions`);
 
+    const warmup = jitWarmupTexts();
+    { const t = SentencePieceTokenizer.load(META); for (const w of warmup) t.encode(w); }
     const r = { ours1: [] as number[], ours2: [] as number[], pool1: [] as number[], pool2: [] as number[], spmEnc: [] as number[], oursDec: [] as number[], spmDec: [] as number[] };
     // CPU seconds (user + system) of the one-thread runs: steadier than wall time on a busy machine.
     const cpu = { ours1: [] as number[], pool1: [] as number[], pool2: [] as number[], spmEnc: [] as number[], oursDec: [] as number[], spmDec: [] as number[] };
@@ -139,11 +155,13 @@ export async function run(args: string[]): Promise<void> {
       let t = performance.now();
       await tokenizerPool(pw1, 1).ready();
       startup.push((performance.now() - t) / 1000);
+      await poolPass(pw1, 1, warmup);
       const [p1, tp1, cp1] = await timedAsync(() => poolPass(pw1, 1, lines));
       r.pool1.push(tp1); cpu.pool1.push(cp1); sameAs(p1, ours);
       t = performance.now();
       await tokenizerPool(w2, 2).ready();
       startup.push((performance.now() - t) / 1000);
+      await poolPass(w2, 2, warmup);
       const [p2, tp2, cp2] = await timedAsync(() => poolPass(w2, 2, lines));
       r.pool2.push(tp2); cpu.pool2.push(cp2); sameAs(p2, ours);
       await Promise.all([closeTokenizerPools(fresh), closeTokenizerPools(pw1), closeTokenizerPools(w2)]);

@@ -13,6 +13,7 @@
  *       "stages": [{ "type": "near-dedup", "threshold": 0.9 }] }
  *   ],
  *   "mixture": { "tokenizer": "tokenizer.model", "seed": 1 }   // optional: token shards
+ *                                      // ("tokenizeThreads": N encodes each shard on N threads)
  * }
  *
  * Paths are relative to the config file's folder; inputs may use * ? ** wildcards.
@@ -55,6 +56,12 @@ const MixtureSchema = z.object({
   proportions: z.record(z.number().positive()).optional(),
   /** Token budget of a materialised mixture (optional): then shards of mixed documents are written. */
   materializeTokens: z.number().int().positive().optional(),
+  /**
+   * Worker threads that encode one JSONL shard into tokens (default 1). Shards are already
+   * tokenized in parallel by the pipeline's workers; raise this when there are fewer shards than
+   * cores (one big source), else threads compete. The token shards are the same either way.
+   */
+  tokenizeThreads: z.number().int().positive().optional(),
 });
 
 export const ConfigSchema = z.object({

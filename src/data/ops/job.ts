@@ -10,7 +10,7 @@
  */
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { SentencePieceTokenizer } from '../../tokenizer/index.js';
+import { SentencePieceTokenizer, encodeStream } from '../../tokenizer/index.js';
 import { tokenizeShard } from '../mixture/tokenize.js';
 import type { Doc } from '../document.js';
 import { countRead, runStages } from '../pipeline.js';
@@ -114,7 +114,10 @@ async function runTokenizeJob(config: PipelineConfig, job: Extract<Job, { kind: 
   await mkdir(dirname(out), { recursive: true });
   const tok = tokenizerFor(config);
   const t0 = performance.now();
-  const { header: h, textBytes } = await tokenizeShard(join(config.output, job.shard), out, tok, report);
+  const threads = config.mixture.tokenizeThreads ?? 1;
+  // The tokenizer's persistent worker pool (made once per thread count, reused by later jobs).
+  const encodeMany = threads > 1 ? (texts: AsyncIterable<string>) => encodeStream(tok, texts, { threads }) : undefined;
+  const { header: h, textBytes } = await tokenizeShard(join(config.output, job.shard), out, tok, report, encodeMany);
   const s = report.stage('tokenize');
   s.docsIn += h.docCount;
   s.docsOut += h.docCount;

@@ -19,7 +19,7 @@ export const MAX_HEAP_BYTES = MAX_PAGES * PAGE;
 export const COUNTERS = 1024;            // work-claim counters (two, a cache line apart), zeroed per call
 const F16_TABLE = 65536;
 export const SCRATCH_BASE = F16_TABLE + 65536 * 4;
-export const SCRATCH_PER_THREAD = 1 << 20; // gemm packing 480 KiB + cross-entropy tile 256 KiB + rows; see asm
+export const SCRATCH_PER_THREAD = 1 << 20; // gemm packing 480 KiB, attention tiles, quantized activations; see asm
 const SLACK = 256;                       // kernels may read (never use) a few floats past an array's end
 
 export type Exports = Record<string, unknown> & {
@@ -65,14 +65,22 @@ export class HeapSet {
     return heap;
   }
 
-  createArena(bytes: number, label = 'arena'): Arena {
+  /**
+   * An arena in the newest heap (a new heap when it would pass the limit), or, with `inHeap`, in
+   * that heap (for kernel scratch that must sit next to a call's arrays; an error if it is full).
+   */
+  createArena(bytes: number, label = 'arena', inHeap?: number): Arena {
     if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`createArena(${label}): invalid size ${bytes}`);
     const need = Math.ceil(bytes / 64) * 64;
     if (this.heapStart + need + SLACK > this.maxHeapBytes) {
       throw new Error(`createArena(${label}): ${bytes} bytes do not fit one WebAssembly memory ` +
         `(${this.maxHeapBytes} bytes, ${this.maxHeapBytes - this.heapStart - SLACK} usable); split it into several arenas`);
     }
-    let heap = this.heaps[this.heaps.length - 1];
+    let heap = inHeap === undefined ? this.heaps[this.heaps.length - 1] : this.heaps[inHeap];
+    if (inHeap !== undefined && (!heap || heap.top + need + SLACK > this.maxHeapBytes)) {
+      throw new Error(`createArena(${label}): ${bytes} bytes do not fit in WebAssembly memory ${inHeap} ` +
+        `(${heap ? this.maxHeapBytes - heap.top - SLACK : 0} bytes left there)`);
+    }
     if (!heap || heap.top + need + SLACK > this.maxHeapBytes) heap = this.newHeap();
     const end = heap.top + need + SLACK;
     if (end > heap.bytes) {

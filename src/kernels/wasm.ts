@@ -17,7 +17,8 @@ const KERNELS = [
   'gemm', 'matvec_f32', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0',
   'rmsnorm_forward', 'rmsnorm_backward', 'rope_forward', 'rope_backward', 'swiglu_forward', 'swiglu_backward',
   'embedding_forward', 'embedding_backward', 'add', 'accumulate', 'adamw', 'sum_squares',
-  'attention_forward', 'attention_backward', 'attention_cached', 'cross_entropy_forward', 'cross_entropy_backward',
+  'attention_forward', 'attention_backward', 'attention_cached',
+  'cross_entropy_chunk_stats', 'cross_entropy_finish', 'cross_entropy_chunk_dlogits',
 ] as const;
 type KernelName = typeof KERNELS[number];
 const K = Object.fromEntries(KERNELS.map((n, i) => [n, i])) as Record<KernelName, number>;
@@ -29,7 +30,11 @@ const MATVEC_MAX_N_F16 = 8;
 const MATVEC_MAX_N_QUANT = 32;
 const SUMSQ_BLOCK = 65536;
 
-const SERIAL_WORK = 1 << 16;            // multiply-adds / elements under which a call stays on the caller
+const SERIAL_WORK = 1 << 16;
+// Cross-entropy: vocabulary columns per chunk (fixed, so each row's result does not depend on N)
+// and the most rows one scratch block holds (N×V logits are never stored; 2048×1024 floats = 8 MiB).
+const CE_CHUNK = 1024;
+const CE_ROWS_MAX = 2048;            // multiply-adds / elements under which a call stays on the caller
 const PAGE = 65536;
 
 export interface WasmBackendOptions {
@@ -58,6 +63,7 @@ class WasmBackend implements Backend {
   private readonly mem: HeapSet;
   private checkFinite = false;
   private readonly serialBelow: number;
+  private readonly ceScratchByHeap = new Map<number, { logits: number; stats: number; rows: number }>();
 
   constructor(private readonly loaded: LoadedModule, private readonly pool: KernelPool, heapBytesLimit?: number, serialBelow?: number) {
     this.threads = pool.threads;
@@ -368,13 +374,45 @@ class WasmBackend implements Backend {
     checkTokens(op, 'targets', targets, N, -1, V);
   }
 
+  /**
+   * The cross-entropy's logits scratch in `heap`: CE_ROWS_MAX × CE_CHUNK floats at most (never
+   * N×V), plus three floats of online log-sum-exp state per row. Allocated on first use and grown
+   * by powers of two up to the cap; rows beyond it are processed in blocks.
+   */
+  private ceScratch(heap: number, N: number): { logits: number; stats: number; rows: number } {
+    const need = Math.min(N, CE_ROWS_MAX);
+    let s = this.ceScratchByHeap.get(heap);
+    if (!s || s.rows < need) {
+      const rows = Math.min(CE_ROWS_MAX, 2 ** Math.ceil(Math.log2(Math.max(64, need))));
+      const arena = this.mem.createArena(4 * rows * (CE_CHUNK + 3) + 256, 'cross-entropy scratch', heap);
+      s = { logits: arena.f32('logits chunk', [rows, CE_CHUNK]).byteOffset, stats: arena.f32('row stats', [3, rows]).byteOffset, rows };
+      this.ceScratchByHeap.set(heap, s);
+    }
+    return s;
+  }
+
+  /** logits[rn, vn] = x[r0.., :] · W[v0.., :]^T into the scratch (the packed gemm). */
+  private ceLogits(heap: number, logits: number, x: number, w: number, r0: number, rn: number, v0: number, vn: number, C: number): void {
+    this.run(heap, 'gemm', [logits, vn, x + 4 * r0 * C, C, 1, w + 4 * v0 * C, B_NT_F32, C, rn, vn, C, 0, ...this.scratch(heap)], rn * vn * C);
+  }
+
   crossEntropyForward(losses: F32, lse: F32, x: F32, weight: F32, targets: Int32Array, N: number, C: number, V: number): void {
     const op = 'crossEntropyForward';
     this.ceChecks(op, x, weight, targets, lse, N, C, V);
     checkLength(op, 'losses', losses, N, `[N] = [${N}]`);
     if (V === 0 && N > 0) throw new Error(`${op}: V = 0 (empty vocabulary)`);
+    if (N === 0) return;
     const p = this.ptrs(op, { losses, lse, x, weight, targets });
-    this.run(p.heap, 'cross_entropy_forward', [p.losses, p.lse, p.x, p.weight, p.targets, N, C, V, ...this.scratch(p.heap)]);
+    const s = this.ceScratch(p.heap, N);
+    for (let r0 = 0; r0 < N; r0 += s.rows) {
+      const rn = Math.min(s.rows, N - r0), t = p.targets + 4 * r0;
+      for (let v0 = 0; v0 < V; v0 += CE_CHUNK) {
+        const vn = Math.min(CE_CHUNK, V - v0);
+        this.ceLogits(p.heap, s.logits, p.x, p.weight, r0, rn, v0, vn, C);
+        this.run(p.heap, 'cross_entropy_chunk_stats', [s.logits, vn, v0, s.stats, s.rows, t, rn, this.scratch(p.heap)[2]], rn * vn);
+      }
+      this.run(p.heap, 'cross_entropy_finish', [p.losses + 4 * r0, p.lse + 4 * r0, s.stats, s.rows, t, rn], rn * 16);
+    }
     this.finite(op, 'losses', p.heap, losses, N, `[${N}]`);
   }
 
@@ -385,8 +423,24 @@ class WasmBackend implements Backend {
     checkLength(op, 'dx', dx, N * C, `[N, C] = [${N}, ${C}]`);
     checkLength(op, 'dweight', dweight, V * C, `[V, C] = [${V}, ${C}]`);
     checkLength(op, 'dlosses', dlosses, N, `[N] = [${N}]`);
+    if (N === 0 || V === 0) return;
     const p = this.ptrs(op, { dx, dweight, dlosses, x, weight, targets, lse });
-    this.run(p.heap, 'cross_entropy_backward', [p.dx, p.dweight, p.dlosses, p.x, p.weight, p.targets, p.lse, N, C, V, ...this.scratch(p.heap)]);
+    const s = this.ceScratch(p.heap, N);
+    // Three products per chunk: the logits once more, then both gradients from g in the scratch.
+    // dx rows sum the chunks in vocabulary order, dW rows the row blocks in order: deterministic.
+    for (let r0 = 0; r0 < N; r0 += s.rows) {
+      const rn = Math.min(s.rows, N - r0);
+      for (let v0 = 0; v0 < V; v0 += CE_CHUNK) {
+        const vn = Math.min(CE_CHUNK, V - v0);
+        this.ceLogits(p.heap, s.logits, p.x, p.weight, r0, rn, v0, vn, C);
+        this.run(p.heap, 'cross_entropy_chunk_dlogits', [s.logits, vn, v0, p.dlosses + 4 * r0, p.targets + 4 * r0, p.lse + 4 * r0, rn,
+          this.scratch(p.heap)[2]], rn * vn);
+        // dx[r0.., :] += g[rn, vn] · W[v0.., :]
+        this.run(p.heap, 'gemm', [p.dx + 4 * r0 * C, C, s.logits, vn, 1, p.weight + 4 * v0 * C, B_NN, C, rn, C, vn, 1, ...this.scratch(p.heap)], rn * vn * C);
+        // dW[v0.., :] += g^T[vn, rn] · x[r0.., :]   (A read transposed: A[i, r] = g[r*vn + i])
+        this.run(p.heap, 'gemm', [p.dweight + 4 * v0 * C, C, s.logits, 1, vn, p.x + 4 * r0 * C, B_NN, C, vn, C, rn, 1, ...this.scratch(p.heap)], rn * vn * C);
+      }
+    }
     this.finite(op, 'dx', p.heap, dx, N * C, `[${N}, ${C}]`);
     this.finite(op, 'dweight', p.heap, dweight, V * C, `[${V}, ${C}]`);
   }

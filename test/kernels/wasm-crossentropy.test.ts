@@ -1,6 +1,6 @@
 // Cross-entropy fused with the output projection: wasm vs reference over vocabularies smaller
-// than, equal to and spanning several 256-column chunks, rows beyond one 256-row block, ignored
-// targets (-1), and identical results across thread counts.
+// than, equal to and spanning several 1024-column chunks (with a ragged last chunk), rows beyond
+// one 2048-row scratch block, ignored targets (-1), and identical results across thread counts.
 import { after, before, describe, test } from 'node:test';
 import { createReferenceBackend } from '../../src/kernels/reference.js';
 import { assertClose, assertIdentical, makeBackends, sameBuild, randn, rng, Staging, type WasmBackend } from './wasm-helpers.js';
@@ -11,7 +11,7 @@ before(async () => { backends = await makeBackends(); });
 after(() => { for (const b of backends) b.dispose(); });
 
 describe('crossEntropyForward/Backward', () => {
-  for (const [N, C, V] of [[1, 4, 1], [7, 20, 300], [3, 45, 256], [300, 24, 513], [5, 33, 1000]] as const) {
+  for (const [N, C, V] of [[1, 4, 1], [7, 20, 300], [3, 45, 256], [300, 24, 513], [5, 33, 1000], [9, 17, 1024], [37, 13, 2599], [2101, 6, 1031]] as const) {
     test(`N=${N} C=${C} V=${V}`, () => {
       const r = rng(N * 13 + C + V);
       const x = randn(N * C, r, 2), w = randn(V * C, r, 0.5);

@@ -14,7 +14,10 @@
  * MB/s = UTF-8 bytes of the text / wall seconds, median over repetitions; also per CPU second
  * (user + system, from process.cpuUsage — all threads of this process — and /usr/bin/time), steadier
  * on a busy machine; for the pool, MB per CPU second at 2 workers over that at 1 is the parallel
- * efficiency (1 = no overhead from splitting), and CPU / wall seconds the parallelism achieved. Every run also checks
+ * efficiency (1 = no overhead from splitting), and CPU / wall seconds the parallelism achieved.
+ * On Linux each thread's own CPU time (/proc/self/task) also gives the busiest thread's CPU
+ * seconds: the wall time the run would take with a core per thread, so 1-worker busiest over
+ * 2-worker busiest is the thread scaling the work allows, whatever else the machine is running. Every run also checks
  * that our ids equal spm_encode's, line by line, and our decoding equals spm_decode's.
  * Training: `llama-ts tokenizer train --llama` against `spm_train` with the same options on the
  * books + Shakespeare + WikiText valid (WikiText test held out): time, peak RSS, identical pieces,
@@ -22,7 +25,7 @@
  * The machine is shared and noisy: read the ratios. The last line is one JSON object.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +68,31 @@ function jitWarmupTexts(): string[] {
   const alphabet = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?\'"()-éüß中文日本語😀\t'];
   const word = () => Array.from({ length: 1 + Math.floor(rnd() * 9) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join('');
   return Array.from({ length: 4000 }, () => Array.from({ length: 1 + Math.floor(rnd() * 20) }, word).join(' '));
+}
+
+/** CPU seconds (user + system) of each thread of this process, by thread id; null off Linux. */
+function threadCpu(): Map<string, number> | null {
+  const dir = '/proc/self/task';
+  if (!existsSync(dir)) return null;
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(dir)) {
+    try {
+      const stat = readFileSync(`${dir}/${tid}/stat`, 'utf8');
+      // Fields after the parenthesized thread name: state is field 3, utime 14, stime 15.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(f[11]) + Number(f[12])) / CLOCK_TICKS);
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return out;
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** The largest CPU seconds any one thread spent between two threadCpu() snapshots. */
+function busiestThread(before: Map<string, number> | null, after: Map<string, number> | null): number {
+  if (!before || !after) return NaN;
+  let max = 0;
+  for (const [tid, t] of after) max = Math.max(max, t - (before.get(tid) ?? 0));
+  return max;
 }
 
 /** Like timed, for a promise. */
@@ -134,6 +162,7 @@ export async function run(args: string[]): Promise<void> {
     // Lines whose ids from a pool differ from the one-thread ids (all repetitions).
     let poolMismatch = 0;
     const startup: number[] = [];
+    const busiest = { pool1: [] as number[], pool2: [] as number[] };
     const sameAs = (a: number[][], b: number[][]) => { for (let i = 0; i < b.length; i++) if (a[i].length !== b[i].length || a[i].some((x, k) => x !== b[i][k])) poolMismatch++; };
     let mismatchIds = -1, mismatchText = -1, tokens = 0;
     const idsFile = join(dir, 'ids.txt');
@@ -156,13 +185,17 @@ export async function run(args: string[]): Promise<void> {
       await tokenizerPool(pw1, 1).ready();
       startup.push((performance.now() - t) / 1000);
       await poolPass(pw1, 1, warmup);
+      let tc = threadCpu();
       const [p1, tp1, cp1] = await timedAsync(() => poolPass(pw1, 1, lines));
+      busiest.pool1.push(busiestThread(tc, threadCpu()));
       r.pool1.push(tp1); cpu.pool1.push(cp1); sameAs(p1, ours);
       t = performance.now();
       await tokenizerPool(w2, 2).ready();
       startup.push((performance.now() - t) / 1000);
       await poolPass(w2, 2, warmup);
+      tc = threadCpu();
       const [p2, tp2, cp2] = await timedAsync(() => poolPass(w2, 2, lines));
+      busiest.pool2.push(busiestThread(tc, threadCpu()));
       r.pool2.push(tp2); cpu.pool2.push(cp2); sameAs(p2, ours);
       await Promise.all([closeTokenizerPools(fresh), closeTokenizerPools(pw1), closeTokenizerPools(w2)]);
       const [decoded, td, cd] = timed(() => ours.map((ids) => tok.decode(ids)));
@@ -196,6 +229,8 @@ export async function run(args: string[]): Promise<void> {
     console.log(`by CPU time (MB per CPU second, one thread): encode ours ${fmt(byCpu.encOurs)}, spm_encode ${fmt(byCpu.encSpm)} → ${fmt(byCpu.encOurs / byCpu.encSpm)}×; decode ours ${fmt(byCpu.decOurs)}, spm_decode ${fmt(byCpu.decSpm)} → ${fmt(byCpu.decOurs / byCpu.decSpm)}×`);
     const parallelism = median(cpu.pool2) / median(r.pool2);
     console.log(`pool by CPU time (MB per CPU second, all threads): 1 worker ${fmt(byCpu.encPool1)}, 2 workers ${fmt(byCpu.encPool2)} → parallel efficiency ${fmt(byCpu.encPool2 / byCpu.encPool1)}; CPU/wall at 2 workers ${fmt(parallelism)} (2 = two cores busy the whole time)`);
+    const scalingByThreadCpu = median(busiest.pool1) / median(busiest.pool2);
+    console.log(`pool, busiest thread's CPU seconds: 1 worker ${fmt(median(busiest.pool1))}, 2 workers ${fmt(median(busiest.pool2))} → thread scaling with a core per thread ${fmt(scalingByThreadCpu)}×`);
     console.log(`exactness: ${tokens} tokens; lines whose ids differ from spm_encode: ${mismatchIds}; decoded lines differing from spm_decode: ${mismatchText}`);
 
     let train: Record<string, unknown> | null = null;
@@ -233,7 +268,7 @@ export async function run(args: string[]): Promise<void> {
       encode_mbps: { ours_1thread: +enc.ours1.toFixed(2), ours_2threads: +enc.ours2.toFixed(2), pool_1worker: +enc.pool1.toFixed(2), pool_2workers: +enc.pool2.toFixed(2), spm_encode: +enc.spm.toFixed(2) },
       decode_mbps: { ours: +dec.ours.toFixed(2), spm_decode: +dec.spm.toFixed(2) },
       cpu_mbps: { encode_pool_1worker: +byCpu.encPool1.toFixed(2), encode_pool_2workers: +byCpu.encPool2.toFixed(2), encode_ours: +byCpu.encOurs.toFixed(2), encode_spm: +byCpu.encSpm.toFixed(2), decode_ours: +byCpu.decOurs.toFixed(2), decode_spm: +byCpu.decSpm.toFixed(2) },
-      ratio: { encode_1thread_cpu: +(byCpu.encOurs / byCpu.encSpm).toFixed(2), decode_cpu: +(byCpu.decOurs / byCpu.decSpm).toFixed(2), encode_1thread: +(enc.ours1 / enc.spm).toFixed(2), encode_2threads: +(enc.ours2 / enc.spm).toFixed(2), encode_2workers: +(enc.pool2 / enc.spm).toFixed(2), thread_scaling_wall: +(enc.pool2 / enc.pool1).toFixed(2), thread_parallel_efficiency_cpu: +(byCpu.encPool2 / byCpu.encPool1).toFixed(2), cpu_per_wall_2workers: +parallelism.toFixed(2), decode: +(dec.ours / dec.spm).toFixed(2), ...(train ? { train_time: train.time_ratio } : {}) },
+      ratio: { encode_1thread_cpu: +(byCpu.encOurs / byCpu.encSpm).toFixed(2), decode_cpu: +(byCpu.decOurs / byCpu.decSpm).toFixed(2), encode_1thread: +(enc.ours1 / enc.spm).toFixed(2), encode_2threads: +(enc.ours2 / enc.spm).toFixed(2), encode_2workers: +(enc.pool2 / enc.spm).toFixed(2), thread_scaling_wall: +(enc.pool2 / enc.pool1).toFixed(2), thread_parallel_efficiency_cpu: +(byCpu.encPool2 / byCpu.encPool1).toFixed(2), cpu_per_wall_2workers: +parallelism.toFixed(2), thread_scaling_busiest_thread_cpu: +scalingByThreadCpu.toFixed(2), decode: +(dec.ours / dec.spm).toFixed(2), ...(train ? { train_time: train.time_ratio } : {}) },
       pool_startup_s: +median(startup).toFixed(3),
       mismatched_lines: { encode: mismatchIds, decode: mismatchText, pool: poolMismatch },
       train,

@@ -126,6 +126,25 @@ test('errors: a non-string names its index; a worker failure names the text; a b
   }
 });
 
+test('a worker that dies fails the chunks it held (with their first index) and is replaced for the next chunk', async () => {
+  const tok = SentencePieceTokenizer.load(`${fixtureDir}spm-unused.model`);
+  const pool = new TokenizerWorkerPool(tok.toBytes(), 'spm-unused.model', 1);
+  try {
+    await pool.ready();
+    const texts = Array.from({ length: 2000 }, (_, i) => `text number ${i} `.repeat(50));
+    const lost = pool.encodeChunk(texts, 100);
+    // Simulate a crash (out of memory, killed): reach into the pool for its only worker.
+    const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } | null }[] }).slots;
+    await slots[0].worker!.terminate();
+    await assert.rejects(lost, (e: unknown) => e instanceof BatchEncodeError && e.index === 100 && /exited with code 1 while encoding texts 100\.\.2099/.test(e.message));
+    const again = await pool.encodeChunk(['hello', ''], 0);
+    assert.deepEqual([...again.offsets], [0, tok.encode('hello').length, tok.encode('hello').length]);
+    assert.deepEqual([...again.ids], tok.encode('hello'));
+  } finally {
+    await pool.close();
+  }
+});
+
 test('an unclosed pool does not keep the process alive', () => {
   const index = fileURLToPath(new URL('../../src/tokenizer/index.js', import.meta.url));
   const script = `import { SentencePieceTokenizer, tokenizerPool } from ${JSON.stringify(index)};

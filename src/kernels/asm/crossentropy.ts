@@ -31,7 +31,7 @@ export function cross_entropy_chunk_stats(logits: usize, vn: i32, v0: i32, stats
       // chunk maximum, four lanes then the tail
       let mv = f32x4.splat(-Infinity);
       let j = 0;
-      for (; j + 4 <= vn; j += 4) mv = f32x4.max(mv, v128.load(row + (<usize>j << 2)));
+      for (; j + 4 <= vn; j += 4) mv = f32x4.pmax(mv, v128.load(row + (<usize>j << 2))); // NaN: the exp sum below carries it
       let tmax = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
       for (; j < vn; j++) tmax = max(tmax, load<f32>(row + (<usize>j << 2)));
       let m: f32 = v0 == 0 ? -Infinity : load<f32>(mrow + ro);

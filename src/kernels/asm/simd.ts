@@ -24,7 +24,9 @@
  */
 // @ts-ignore: decorator
 @inline export function expv(x0: v128): v128 {
-  const x = f32x4.min(f32x4.max(x0, f32x4.splat(-87.3)), f32x4.splat(88.3));
+  // pmin/pmax are single minps/maxps instructions; min/max's NaN rules cost ~7 each under V8.
+  // A NaN x0 is handled by the mask below, so the cheaper forms give the same results.
+  const x = f32x4.pmin(f32x4.pmax(x0, f32x4.splat(-87.3)), f32x4.splat(88.3));
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
   let r = fma(n, f32x4.splat(-0.693359375), x);
   r = fma(n, f32x4.splat(2.12194440e-4), r);

@@ -8,9 +8,13 @@
  * reports where the step's time goes, by timing every kernel call: matmuls, attention, loss (the
  * cross-entropy fused with the output projection — the vocabulary matmul is in here), optimizer
  * (AdamW + gradient norms), the other kernels (norms, RoPE, SwiGLU, embedding, residual adds),
- * and overhead (everything between kernel calls). The last line is JSON with the ratios.
+ * and overhead (everything between kernel calls), and the GFLOP/s its products reach (the loss
+ * counts the three products its backward computes). The host's load average is recorded at the
+ * start and end: the machine is shared, so --rounds N alternates ours/peer and takes medians.
+ * The last line is JSON with the ratios.
  */
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,8 +41,23 @@ const CATEGORY: Record<string, string> = {
   adamw: 'optimizer', sumSquares: 'optimizer',
 };
 
-/** Wraps a backend so every kernel call's wall time is added to its category. */
-function timed(be: Backend, acc: Map<string, number>): Backend {
+/**
+ * Floating-point operations of the products a call computes (the cross-entropy backward
+ * recomputes the logits: three products), so each category's GFLOP/s can be set against the gemm's.
+ */
+function callFlops(op: string, a: unknown[]): number {
+  const n = (i: number) => a[i] as number;
+  switch (op) {
+    case 'matmulForward': return 2 * n(3) * n(4) * n(5);
+    case 'matmulBackward': return 2 * n(5) * n(6) * n(7) * ((a[0] ? 1 : 0) + (a[1] ? 1 : 0));
+    case 'crossEntropyForward': return 2 * n(5) * n(6) * n(7);
+    case 'crossEntropyBackward': return 3 * 2 * n(7) * n(8) * n(9);
+    default: return 0;
+  }
+}
+
+/** Wraps a backend so every kernel call's wall time (and product FLOPs) is added to its category. */
+function timed(be: Backend, acc: Map<string, number>, flops: Map<string, number>): Backend {
   return new Proxy(be, {
     get(target, prop, recv) {
       const v = Reflect.get(target, prop, recv);
@@ -48,6 +67,8 @@ function timed(be: Backend, acc: Map<string, number>): Backend {
         const t = performance.now();
         const r = (v as (...a: unknown[]) => unknown).apply(target, args);
         acc.set(cat, (acc.get(cat) ?? 0) + performance.now() - t);
+        const f = callFlops(String(prop), args);
+        if (f > 0) flops.set(cat, (flops.get(cat) ?? 0) + f);
         return r;
       };
     },
@@ -58,8 +79,8 @@ function timed(be: Backend, acc: Map<string, number>): Backend {
 async function child(name: string, steps: number, threads: number): Promise<void> {
   const { config: c, B, T } = CONFIGS[name];
   const raw = await createBackend({ threads });
-  const acc = new Map<string, number>();
-  const be = timed(raw, acc);
+  const acc = new Map<string, number>(), flops = new Map<string, number>();
+  const be = timed(raw, acc, flops);
   const params = createParams(be, c), grads = createGrads(be, c);
   initParams(params, 1);
   const acts = createActivations(be, c, B, T, 'selective');
@@ -71,7 +92,7 @@ async function child(name: string, steps: number, threads: number): Promise<void
   const times: number[] = [];
   let loss = NaN;
   for (let i = 0; i < warmup + steps; i++) {
-    if (i === warmup) acc.clear();
+    if (i === warmup) { acc.clear(); flops.clear(); }
     const t = performance.now();
     for (const g of grads.tensors.values()) g.fill(0);
     loss = forward(params, acts, inp, tgt);
@@ -85,10 +106,12 @@ async function child(name: string, steps: number, threads: number): Promise<void
   let kernels = 0;
   for (const [k, ms] of acc) { breakdown[k] = ms / 1000 / total; kernels += ms / 1000; }
   breakdown.overhead = Math.max(0, 1 - kernels / total);
+  const gflops: Record<string, number> = {};
+  for (const [k, f] of flops) gflops[k] = +(f / ((acc.get(k) ?? 0) / 1000) / 1e9).toFixed(1);
   raw.dispose();
   console.log(JSON.stringify({
     ours: true, backend: raw.name, threads: raw.threads, step_s: med, tokens_per_s: (B * T) / med,
-    mfu: mfu(c, T, (B * T) / med, peakGflops(threads)), peak_rss_mb: process.resourceUsage().maxRSS / 1024, loss, breakdown,
+    mfu: mfu(c, T, (B * T) / med, peakGflops(threads)), peak_rss_mb: process.resourceUsage().maxRSS / 1024, loss, breakdown, gflops,
   }));
 }
 
@@ -124,7 +147,10 @@ export async function run(args: string[]): Promise<void> {
   const names = (v.configs ?? '15M,tiny').split(',');
   for (const n of names) if (!CONFIGS[n]) throw new Error(`unknown config '${n}' (known: ${Object.keys(CONFIGS).join(', ')})`);
   const rounds = Number(v.rounds ?? 1);
-  const result: Record<string, unknown> = { bench: 'train', threads, note: 'tokens/s of forward+backward+clip+AdamW; shared, noisy host: compare ratios' };
+  const result: Record<string, unknown> = {
+    bench: 'train', threads, note: 'tokens/s of forward+backward+clip+AdamW; shared, noisy host: compare ratios',
+    load_average_start: os.loadavg().map((x) => +x.toFixed(2)),
+  };
   for (const n of names) {
     const { config: c, B, T } = CONFIGS[n];
     const steps = Number(v.steps ?? (n === 'tiny' ? 8 : 5));
@@ -141,12 +167,18 @@ export async function run(args: string[]): Promise<void> {
       ours_mfu: +(ours[0].mfu as number).toFixed(3),
       ours_peak_mb: Math.round(om), torch_peak_mb: Math.round(pm), memory_ratio: +(om / pm).toFixed(3),
       ours_time_share: Object.fromEntries(Object.entries(ours[0].breakdown as Record<string, number>).map(([k, x]) => [k, +x.toFixed(3)])),
+      // achieved GFLOP/s of the products in each category (median over rounds): set against the gemm's ceiling
+      ours_gflops: Object.fromEntries(Object.keys(ours[0].gflops as Record<string, number>).map((k) => [k, median(ours.map((x) => (x.gflops as Record<string, number>)[k]))])),
+      ours_tokens_per_s_rounds: ours.map((x) => Math.round(x.tokens_per_s as number)),
+      torch_tokens_per_s_rounds: peer.map((x) => Math.round(x.tokens_per_s as number)),
     };
     console.log(`${n}: ours ${line.ours_tokens_per_s} tok/s (MFU ${(100 * line.ours_mfu).toFixed(1)}%), PyTorch ${line.torch_tokens_per_s} tok/s -> ${line.speed_ratio}x; ` +
       `peak memory ours ${line.ours_peak_mb} MB, PyTorch ${line.torch_peak_mb} MB -> ${line.memory_ratio}x; our time: ` +
-      Object.entries(line.ours_time_share).map(([k, x]) => `${k} ${(100 * x).toFixed(0)}%`).join(', '));
+      Object.entries(line.ours_time_share).map(([k, x]) => `${k} ${(100 * x).toFixed(0)}%`).join(', ') +
+      `; GFLOP/s ${Object.entries(line.ours_gflops).map(([k, x]) => `${k} ${x}`).join(', ')}`);
     result[n] = line;
   }
+  result.load_average_end = os.loadavg().map((x) => +x.toFixed(2));
   console.log(JSON.stringify(result));
 }
 

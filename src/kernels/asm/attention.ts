@@ -114,6 +114,32 @@ function rank4Update(dst: usize, dStride: usize, W: usize, a: usize, aStride: us
   }
 }
 
+/**
+ * max of row[0..n): four lanes with pmax (one instruction; f32 max's NaN rules cost several under
+ * V8), then the tail. A NaN score is not lost: exp carries it into the row sum.
+ */
+// @ts-ignore: decorator
+@inline function rowMax(row: usize, n: i32): f32 {
+  let mv = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) mv = f32x4.pmax(mv, v128.load(row + (<usize>j << 2)));
+  mv = f32x4.pmax(mv, v128.shuffle<f32>(mv, mv, 2, 3, 0, 1));
+  let t = max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1));
+  for (; j < n; j++) t = max(t, load<f32>(row + (<usize>j << 2)));
+  return t;
+}
+
+/** Σ row[0..n) in four lanes (fixed order: lanes, then (l0 + l2) + (l1 + l3), then the tail). */
+// @ts-ignore: decorator
+@inline function rowSum(row: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) acc = f32x4.add(acc, v128.load(row + (<usize>j << 2)));
+  let t = hsum(acc);
+  for (; j < n; j++) t += load<f32>(row + (<usize>j << 2));
+  return t;
+}
+
 /** Row r of the tile: exp(S - m) for the first `valid` entries, exactly 0 after (causal mask). */
 // @ts-ignore: decorator
 @inline function expRow(row: usize, m: f32, valid: i32, jn: i32): void {
@@ -148,8 +174,7 @@ function attend4(out: usize, lse: usize, q0: usize, qStride: usize, rows: i32, k
     for (let r = 0; r < 4; r++) {
       const row = S + <usize>(r * TILE * 4);
       const valid = max(0, min(jn, pos0 + min(r, rows - 1) + 1 - j0)); // 0 when the tile starts after this row
-      let tmax: f32 = -Infinity;
-      for (let j = 0; j < valid; j++) tmax = max(tmax, load<f32>(row + (<usize>j << 2)));
+      const tmax = rowMax(row, valid);
       let m = r == 0 ? m0 : r == 1 ? m1 : r == 2 ? m2 : m3;
       let l = r == 0 ? l0 : r == 1 ? l1 : r == 2 ? l2 : l3;
       if (tmax > m) {
@@ -165,7 +190,7 @@ function attend4(out: usize, lse: usize, q0: usize, qStride: usize, rows: i32, k
         m = tmax;
       }
       expRow(row, m, valid, jn);
-      for (let j = 0; j < valid; j++) l += load<f32>(row + (<usize>j << 2));
+      l += rowSum(row, jn); // entries from `valid` on are exact zeros
       if (r == 0) { m0 = m; l0 = l; } else if (r == 1) { m1 = m; l1 = l; } else if (r == 2) { m2 = m; l2 = l; } else { m3 = m; l3 = l; }
     }
     axpy4(acc, S, vb + <usize>j0 * kvStride, kvStride, jn, hd);

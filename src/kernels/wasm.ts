@@ -34,6 +34,9 @@ const SERIAL_WORK = 1 << 16;
 // Cross-entropy: vocabulary columns per chunk (fixed, so each row's result does not depend on N)
 // and the most rows one scratch block holds (N×V logits are never stored; 2048×1024 floats = 8 MiB).
 const CE_CHUNK = 1024;
+// Row stride of the logits block: a little over the chunk, so its rows are not 4 KiB apart (at a
+// 4 KiB stride the transposed reads of the dW product all fall in the same L1 cache sets).
+const CE_LD = CE_CHUNK + 16;
 const CE_ROWS_MAX = 2048;            // multiply-adds / elements under which a call stays on the caller
 const PAGE = 65536;
 
@@ -384,8 +387,8 @@ class WasmBackend implements Backend {
     let s = this.ceScratchByHeap.get(heap);
     if (!s || s.rows < need) {
       const rows = Math.min(CE_ROWS_MAX, 2 ** Math.ceil(Math.log2(Math.max(64, need))));
-      const arena = this.mem.createArena(4 * rows * (CE_CHUNK + 3) + 256, 'cross-entropy scratch', heap);
-      s = { logits: arena.f32('logits chunk', [rows, CE_CHUNK]).byteOffset, stats: arena.f32('row stats', [3, rows]).byteOffset, rows };
+      const arena = this.mem.createArena(4 * rows * (CE_LD + 3) + 256, 'cross-entropy scratch', heap);
+      s = { logits: arena.f32('logits chunk', [rows, CE_LD]).byteOffset, stats: arena.f32('row stats', [3, rows]).byteOffset, rows };
       this.ceScratchByHeap.set(heap, s);
     }
     return s;
@@ -393,7 +396,7 @@ class WasmBackend implements Backend {
 
   /** logits[rn, vn] = x[r0.., :] · W[v0.., :]^T into the scratch (the packed gemm). */
   private ceLogits(heap: number, logits: number, x: number, w: number, r0: number, rn: number, v0: number, vn: number, C: number): void {
-    this.run(heap, 'gemm', [logits, vn, x + 4 * r0 * C, C, 1, w + 4 * v0 * C, B_NT_F32, C, rn, vn, C, 0, ...this.scratch(heap)], rn * vn * C);
+    this.run(heap, 'gemm', [logits, CE_LD, x + 4 * r0 * C, C, 1, w + 4 * v0 * C, B_NT_F32, C, rn, vn, C, 0, ...this.scratch(heap)], rn * vn * C);
   }
 
   crossEntropyForward(losses: F32, lse: F32, x: F32, weight: F32, targets: Int32Array, N: number, C: number, V: number): void {
@@ -409,7 +412,7 @@ class WasmBackend implements Backend {
       for (let v0 = 0; v0 < V; v0 += CE_CHUNK) {
         const vn = Math.min(CE_CHUNK, V - v0);
         this.ceLogits(p.heap, s.logits, p.x, p.weight, r0, rn, v0, vn, C);
-        this.run(p.heap, 'cross_entropy_chunk_stats', [s.logits, vn, v0, s.stats, s.rows, t, rn, this.scratch(p.heap)[2]], rn * vn);
+        this.run(p.heap, 'cross_entropy_chunk_stats', [s.logits, CE_LD, vn, v0, s.stats, s.rows, t, rn, this.scratch(p.heap)[2]], rn * vn);
       }
       this.run(p.heap, 'cross_entropy_finish', [p.losses + 4 * r0, p.lse + 4 * r0, s.stats, s.rows, t, rn], rn * 16);
     }
@@ -433,12 +436,12 @@ class WasmBackend implements Backend {
       for (let v0 = 0; v0 < V; v0 += CE_CHUNK) {
         const vn = Math.min(CE_CHUNK, V - v0);
         this.ceLogits(p.heap, s.logits, p.x, p.weight, r0, rn, v0, vn, C);
-        this.run(p.heap, 'cross_entropy_chunk_dlogits', [s.logits, vn, v0, p.dlosses + 4 * r0, p.targets + 4 * r0, p.lse + 4 * r0, rn,
+        this.run(p.heap, 'cross_entropy_chunk_dlogits', [s.logits, CE_LD, vn, v0, p.dlosses + 4 * r0, p.targets + 4 * r0, p.lse + 4 * r0, rn,
           this.scratch(p.heap)[2]], rn * vn);
         // dx[r0.., :] += g[rn, vn] · W[v0.., :]
-        this.run(p.heap, 'gemm', [p.dx + 4 * r0 * C, C, s.logits, vn, 1, p.weight + 4 * v0 * C, B_NN, C, rn, C, vn, 1, ...this.scratch(p.heap)], rn * vn * C);
-        // dW[v0.., :] += g^T[vn, rn] · x[r0.., :]   (A read transposed: A[i, r] = g[r*vn + i])
-        this.run(p.heap, 'gemm', [p.dweight + 4 * v0 * C, C, s.logits, 1, vn, p.x + 4 * r0 * C, B_NN, C, vn, C, rn, 1, ...this.scratch(p.heap)], rn * vn * C);
+        this.run(p.heap, 'gemm', [p.dx + 4 * r0 * C, C, s.logits, CE_LD, 1, p.weight + 4 * v0 * C, B_NN, C, rn, C, vn, 1, ...this.scratch(p.heap)], rn * vn * C);
+        // dW[v0.., :] += g^T[vn, rn] · x[r0.., :]   (A read transposed: A[i, r] = g[r*CE_LD + i])
+        this.run(p.heap, 'gemm', [p.dweight + 4 * v0 * C, C, s.logits, 1, CE_LD, p.x + 4 * r0 * C, B_NN, C, vn, C, rn, 1, ...this.scratch(p.heap)], rn * vn * C);
       }
     }
     this.finite(op, 'dx', p.heap, dx, N * C, `[${N}, ${C}]`);

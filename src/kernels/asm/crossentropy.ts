@@ -16,17 +16,17 @@ const ROWS_PER_CLAIM: i32 = 32;
 
 /**
  * Row stats for rows [0, rn): stats[r] = running max, stats[R + r] = running sum of exp(l - max),
- * stats[2R + r] = target logit (R = the stats stride). logits[r, j] = logits[r*vn + j] holds the
+ * stats[2R + r] = target logit (R = the stats stride). logits[r, j] = logits[r*ld + j] holds the
  * vocabulary columns v0..v0+vn of those rows. The first chunk (v0 == 0) starts the stats.
  */
-export function cross_entropy_chunk_stats(logits: usize, vn: i32, v0: i32, stats: usize, R: i32, targets: usize,
+export function cross_entropy_chunk_stats(logits: usize, ld: i32, vn: i32, v0: i32, stats: usize, R: i32, targets: usize,
   rn: i32, counter: usize, tid: i32, nth: i32): void {
   const mrow = stats, srow = stats + (<usize>R << 2), trow = stats + (<usize>(2 * R) << 2);
   const nb = (rn + ROWS_PER_CLAIM - 1) / ROWS_PER_CLAIM;
   for (let b = claim(counter); b < nb; b = claim(counter)) {
     const r1 = min(rn, (b + 1) * ROWS_PER_CLAIM);
     for (let r = b * ROWS_PER_CLAIM; r < r1; r++) {
-      const row = logits + (<usize>r * <usize>vn << 2);
+      const row = logits + (<usize>r * <usize>ld << 2);
       const ro = <usize>r << 2;
       // chunk maximum, four lanes then the tail
       let mv = f32x4.splat(-Infinity);
@@ -70,13 +70,13 @@ export function cross_entropy_finish(losses: usize, lse: usize, stats: usize, R:
  * In place: logits[r, j] -> (exp(logits[r, j] - lse[r]) - [v0 + j == target]) * dloss[r] for rows
  * [0, rn) of a chunk of width vn; rows whose target is -1 become zero.
  */
-export function cross_entropy_chunk_dlogits(logits: usize, vn: i32, v0: i32, dlosses: usize, targets: usize, lse: usize,
+export function cross_entropy_chunk_dlogits(logits: usize, ld: i32, vn: i32, v0: i32, dlosses: usize, targets: usize, lse: usize,
   rn: i32, counter: usize, tid: i32, nth: i32): void {
   const nb = (rn + ROWS_PER_CLAIM - 1) / ROWS_PER_CLAIM;
   for (let b = claim(counter); b < nb; b = claim(counter)) {
     const r1 = min(rn, (b + 1) * ROWS_PER_CLAIM);
     for (let r = b * ROWS_PER_CLAIM; r < r1; r++) {
-      const row = logits + (<usize>r * <usize>vn << 2);
+      const row = logits + (<usize>r * <usize>ld << 2);
       const ro = <usize>r << 2;
       const t = load<i32>(targets + ro);
       if (t < 0) { memory.fill(row, 0, <usize>vn << 2); continue; }

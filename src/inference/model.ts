@@ -12,6 +12,14 @@ import { TextStream } from './text-stream.js';
 
 export class ContextLengthError extends Error {}
 
+/** Token ids must be vocabulary indices; checked before any cache state changes. */
+function checkIds(tokens: readonly number[], V: number): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (!Number.isInteger(t) || t < 0 || t >= V) throw new Error(`token id ${t} at position ${i} is outside the vocabulary 0..${V - 1}`);
+  }
+}
+
 class KvSequence implements Sequence {
   /** positions cached (read by the model's batched decode) */
   len = 0;
@@ -43,6 +51,7 @@ class KvSequence implements Sequence {
       if (logprobs === 'last') throw new Error('append([]) cannot return the last row: no tokens were given');
       return new Float32Array(0);
     }
+    checkIds(tokens, V);
     this.reserve(this.len + n);
     const out = logprobs === 'all' ? new Float32Array(n * V) : logprobs === 'last' ? new Float32Array(V) : null;
     const chunk = m.weights.chunk;
@@ -105,6 +114,7 @@ export class LlamaModel implements LoadedModel {
   readonly decodeBatch: DecodeBatch = (seqs, tokens) => {
     if (seqs.length !== tokens.length) throw new Error(`decodeBatch: ${seqs.length} sequences but ${tokens.length} tokens`);
     const V = this.config.vocabSize;
+    checkIds(tokens, V);
     const out = new Float32Array(seqs.length * V);
     const ks = seqs.map((s, i) => {
       if (!(s instanceof KvSequence) || s.model !== this) throw new Error(`decodeBatch: sequence ${i} does not belong to this model`);

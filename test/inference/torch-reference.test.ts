@@ -66,6 +66,8 @@ test('fork copies the KV cache; truncate rewinds; the context limit is a clear e
   const c = m.newSequence(); // reuses a's cache: must not see its contents
   assert.ok(maxDiff(c.append(ref.tokens.slice(0, 3), 'all'), refLp.subarray(0, 3 * V)) < 1e-4);
   assert.throws(() => c.append(new Array(28).fill(5), 'none'), /context length exceeded: 3 cached \+ 28 new tokens > the context of 30 tokens/);
+  assert.throws(() => c.append([1, 320], 'none'), /token id 320 at position 1 is outside the vocabulary 0\.\.319/);
+  assert.equal(c.length, 3);
 });
 
 test('decodeBatch: sequences at different positions decoded together match one by one', async () => {

@@ -3,6 +3,7 @@
 // one 2048-row scratch block, ignored targets (-1), and identical results across thread counts.
 import { after, before, describe, test } from 'node:test';
 import { createReferenceBackend } from '../../src/kernels/reference.js';
+import { createWasmBackend } from '../../src/kernels/wasm.js';
 import { assertClose, assertIdentical, makeBackends, sameBuild, randn, rng, Staging, type WasmBackend } from './wasm-helpers.js';
 
 const ref = createReferenceBackend();
@@ -38,5 +39,46 @@ describe('crossEntropyForward/Backward', () => {
       }
       for (let t = 1; t < all.length; t++) if (sameBuild(backends, t)) all[t].forEach((a, i) => assertIdentical(a, all[0][i], `threads ${backends[t].threads} vs 1, output ${i}`));
     });
+  }
+});
+
+// The full N×V logits would take 4096 × 32000 × 4 = 524 MB; the chunked kernel's scratch is a
+// 2048-row × ~1K-column block. Checks the memory growth, and sampled rows (both row blocks) against
+// a float64 computation of those rows' logits.
+test('N=4096, V=32000: memory grows by far less than N×V floats; sampled rows match float64', async () => {
+  const be = await createWasmBackend({ threads: 2 });
+  try {
+    const N = 4096, C = 8, V = 32000;
+    const r = rng(99);
+    const s = new Staging(be, 4 * (2 * N * C + 2 * V * C + 4 * N));
+    const x = s.f32(randn(N * C, r, 2)), w = s.f32(randn(V * C, r, 0.5));
+    const t = s.i32(new Int32Array(N).map(() => Math.floor(r() * V)));
+    const l = s.f32(N), ls = s.f32(N), dl = s.f32(new Float32Array(N).fill(1 / N)), dx = s.f32(N * C), dw = s.f32(V * C);
+    const before = be.memoryBytes;
+    be.crossEntropyForward(l, ls, x, w, t, N, C, V);
+    be.crossEntropyBackward(dx, dw, dl, x, w, t, ls, N, C, V);
+    const grown = be.memoryBytes - before;
+    if (grown > (N * V * 4) / 32) throw new Error(`memory grew by ${grown} bytes (N×V logits are ${N * V * 4})`);
+    for (const n of [0, 1234, 2047, 2048, 4095]) {
+      let m = -Infinity;
+      const logit = new Float64Array(V);
+      for (let v = 0; v < V; v++) {
+        let d = 0;
+        for (let c = 0; c < C; c++) d += x[n * C + c] * w[v * C + c];
+        logit[v] = d; m = Math.max(m, d);
+      }
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += Math.exp(logit[v] - m);
+      const lse = m + Math.log(sum);
+      assertClose(ls.subarray(n, n + 1), Float32Array.of(lse), 1e-5, 1e-5, `lse row ${n}`);
+      assertClose(l.subarray(n, n + 1), Float32Array.of(lse - logit[t[n]]), 1e-4, 1e-5, `loss row ${n}`);
+      // dx_n = dloss · (Σ_v softmax_v w_v - w_target)
+      const g = new Float64Array(C);
+      for (let v = 0; v < V; v++) { const p = Math.exp(logit[v] - lse); for (let c = 0; c < C; c++) g[c] += p * w[v * C + c]; }
+      for (let c = 0; c < C; c++) g[c] = (g[c] - w[t[n] * C + c]) / N;
+      assertClose(dx.subarray(n * C, n * C + C), Float32Array.from(g), 1e-7, 1e-4, `dx row ${n}`);
+    }
+  } finally {
+    be.dispose();
   }
 });

@@ -138,7 +138,8 @@ export function forwardChunk(
   hw.x.set(h.subarray((T - nOut) * D, T * D));
   backend.rmsnormForward(hw.xb, hw.rstd, hw.x, hw.norm, nOut, D, c.normEps);
   backend.matmulWeight(hw.logits, hw.xb, hw.output, nOut);
-  logSoftmaxRows(hw.logits, out, nOut, c.vocabSize);
+  backend.logSoftmax(hw.logits, hw.logits, nOut, c.vocabSize);
+  out.set(hw.logits.subarray(0, nOut * c.vocabSize));
 }
 
 /**
@@ -187,19 +188,7 @@ export function forwardDecodeBatch(
   hw.x.set(h.subarray(0, B * D));
   backend.rmsnormForward(hw.xb, hw.rstd, hw.x, hw.norm, B, D, c.normEps);
   backend.matmulWeight(hw.logits, hw.xb, hw.output, B);
-  logSoftmaxRows(hw.logits, out, B, c.vocabSize);
+  backend.logSoftmax(hw.logits, hw.logits, B, c.vocabSize);
+  out.set(hw.logits.subarray(0, B * c.vocabSize));
 }
 
-/** out[r, :] = logits[r, :] - logsumexp(logits[r, :]), sums in float64. */
-export function logSoftmaxRows(logits: Float32Array, out: Float32Array, rows: number, V: number): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * V;
-    let mx = -Infinity;
-    for (let i = 0; i < V; i++) if (logits[o + i] > mx) mx = logits[o + i];
-    if (!Number.isFinite(mx)) throw new Error(`the model produced non-finite logits (max ${mx}) — corrupt weights?`);
-    let sum = 0;
-    for (let i = 0; i < V; i++) sum += Math.exp(logits[o + i] - mx);
-    const lse = mx + Math.log(sum);
-    for (let i = 0; i < V; i++) out[o + i] = logits[o + i] - lse;
-  }
-}

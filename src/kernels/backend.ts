@@ -120,6 +120,10 @@ export interface Backend {
   crossEntropyBackward(dx: F32, dweight: F32, dlosses: F32, x: F32, weight: F32, targets: Int32Array, lse: F32,
     N: number, C: number, V: number): void;
 
+  // ---- inference ----
+  /** out[r, :] = inp[r, :] - logsumexp(inp[r, :]) for rows [rows, V]; out may alias inp. Throws on non-finite rows. */
+  logSoftmax(out: F32, inp: F32, rows: number, V: number): void;
+
   // ---- optimizer ----
   /** One decoupled AdamW step on n parameters (PyTorch's torch.optim.AdamW semantics). */
   adamw(param: F32, grad: F32, m: F32, v: F32, n: number, p: AdamWParams): void;

@@ -572,6 +572,23 @@ class ReferenceBackend implements Backend {
     this.finite(op, 'param', param, n, `[${n}]`);
   }
 
+  logSoftmax(out: F32, inp: F32, rows: number, V: number): void {
+    const op = 'logSoftmax';
+    checkDims(op, { rows, V });
+    need(op, 'out', out, rows * V, `[${rows}, ${V}]`);
+    need(op, 'inp', inp, rows * V, `[${rows}, ${V}]`);
+    for (let r = 0; r < rows; r++) {
+      const o = r * V;
+      let mx = -Infinity;
+      for (let i = 0; i < V; i++) if (inp[o + i] > mx) mx = inp[o + i];
+      let sum = 0;
+      for (let i = 0; i < V; i++) sum += Math.exp(inp[o + i] - mx);
+      const lse = mx + Math.log(sum);
+      if (!Number.isFinite(lse)) throw new Error(`${op}: row ${r} of [${rows}, ${V}] has a non-finite log-sum-exp (the logits hold NaN or Inf — corrupt weights?)`);
+      for (let i = 0; i < V; i++) out[o + i] = inp[o + i] - lse;
+    }
+  }
+
   sumSquares(x: F32, n: number): number {
     checkDims('sumSquares', { n });
     need('sumSquares', 'x', x, n, `[${n}]`);

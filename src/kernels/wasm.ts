@@ -17,7 +17,7 @@ const KERNELS = [
   'gemm', 'matvec_f32', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0',
   'rmsnorm_forward', 'rmsnorm_backward', 'rope_forward', 'rope_backward', 'swiglu_forward', 'swiglu_backward',
   'embedding_forward', 'embedding_backward', 'add', 'accumulate', 'adamw', 'sum_squares',
-  'attention_forward', 'attention_backward', 'attention_cached',
+  'attention_forward', 'attention_backward', 'attention_cached', 'log_softmax',
   'cross_entropy_chunk_stats', 'cross_entropy_finish', 'cross_entropy_chunk_dlogits',
 ] as const;
 type KernelName = typeof KERNELS[number];
@@ -117,6 +117,19 @@ class WasmBackend implements Backend {
   }
 
   // ------------------------------------------------------------------ matmul
+
+  logSoftmax(out: F32, inp: F32, rows: number, V: number): void {
+    const op = 'logSoftmax';
+    checkDims(op, { rows, V });
+    checkLength(op, 'out', out, rows * V, `[rows, V] = [${rows}, ${V}]`);
+    checkLength(op, 'inp', inp, rows * V, `[rows, V] = [${rows}, ${V}]`);
+    if (rows === 0 || V === 0) return;
+    const p = this.ptrs(op, { out, inp });
+    this.run(p.heap, 'log_softmax', [p.out, p.inp, rows, V], rows * V * 8);
+    for (let r = 0; r < rows; r++) {
+      if (!Number.isFinite(out[r * V]!)) throw new Error(`${op}: row ${r} of [${rows}, ${V}] has a non-finite log-sum-exp (the logits hold NaN or Inf — corrupt weights?)`);
+    }
+  }
 
   matmulForward(out: F32, inp: F32, weight: F32, N: number, C: number, OC: number): void {
     const op = 'matmulForward';

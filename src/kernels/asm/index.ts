@@ -9,6 +9,7 @@ export {
   embedding_forward, embedding_backward, add, accumulate, adamw, sum_squares, first_non_finite, SUMSQ_BLOCK,
 } from './elementwise';
 export { attention_forward, attention_backward, attention_cached, attentionScratchBytes } from './attention';
+export { log_softmax } from './softmax';
 export { cross_entropy_chunk_stats, cross_entropy_finish, cross_entropy_chunk_dlogits } from './crossentropy';
 
 /** 1 when this build uses relaxed-SIMD fused multiply-add. */

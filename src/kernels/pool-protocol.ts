@@ -1,12 +1,10 @@
 /**
- * The shared control block of the kernel thread pool (pool.ts ↔ pool-worker.ts): one
+ * The shared control block of the kernel thread pool (pool.ts ↔ pool-worker-loop.ts): one
  * SharedArrayBuffer read as Int32 slots, a Float64 argument area and an error-text area.
  * A job is published by writing kernel, heap and arguments, then bumping SEQ; each worker runs
  * the kernel as thread `tid` and bumps DONE. Idle workers spin a while, then sleep on SEQ
  * (counted in SLEEPERS so the dispatcher only pays for Atomics.notify when someone sleeps).
  */
-import type { MessagePort } from 'node:worker_threads';
-
 export const SEQ = 0;          // job generation; a change means "new job"
 export const KERNEL = 1;       // kernel index into the name table, or a control code below
 export const HEAP = 2;         // heap index (each heap has its own instance on every thread)
@@ -24,10 +22,10 @@ export const CONTROL_BYTES = 4096;
 export const ERROR_CAPACITY = CONTROL_BYTES - ERROR_BYTE_OFFSET;
 
 /** Control codes in KERNEL (negative: not a kernel). */
-export const OP_SYNC_HEAPS = -1; // pick up heap messages waiting on the worker's port
+export const OP_SYNC_HEAPS = -1; // pick up the heap (in HEAP) announced by a message
 export const OP_EXIT = -2;
 
-/** What the dispatcher posts on a worker's port when a heap is added. */
+/** What the dispatcher posts to every worker when a heap is added (an OP_SYNC_HEAPS job naming it follows). */
 export interface HeapMessage {
   heap: number;
   module: WebAssembly.Module;
@@ -36,11 +34,12 @@ export interface HeapMessage {
   f16Table: number;
 }
 
+/** What a worker is started with (in Node as workerData, in a browser as its first message). */
 export interface WorkerInit {
   control: SharedArrayBuffer;
   tid: number;
   nthreads: number;
   kernelNames: string[];
+  /** microseconds to spin after a job before sleeping */
   spinMicros: number;
-  port: MessagePort;
 }

@@ -1,17 +1,21 @@
 /**
- * The kernel thread pool: worker_threads that share the WebAssembly memories ("heaps") with the
+ * The kernel thread pool: worker threads that share the WebAssembly memories ("heaps") with the
  * calling thread, which works too (as thread 0). A dispatch writes the kernel index and its
  * arguments into a small shared control block and bumps a counter; workers that ran a job in the
- * last 50 µs are still spinning and start within ~a microsecond, idle ones sleep in Atomics.wait
- * (a wake-up costs ~15 µs on a quiet machine, 0.1-0.3 ms on a busy one), so a burst of kernel
- * calls stays cheap and an idle pool costs no CPU.
- * Workers are unref'd: they never keep the process alive.
+ * last spinMicros are still spinning and start within ~a microsecond, idle ones sleep in
+ * Atomics.wait (a wake-up costs ~15 µs on a quiet machine, 0.1-0.3 ms on a busy one), so a burst
+ * of kernel calls stays cheap and an idle pool costs no CPU.
+ *
+ * One implementation for Node and browsers: only starting a thread differs, and that part is a
+ * ThreadPlatform (pool-threads.ts: Node's worker_threads; the web bundle swaps in
+ * src/web/web-threads.ts: Web Workers). The worker side is pool-worker-loop.ts, wired to its
+ * environment by pool-worker.ts (Node) or src/web/kernel-worker.ts (browser).
  */
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import {
   ARGS_BYTE_OFFSET, CONTROL_BYTES, DONE, ERROR, ERROR_BYTE_OFFSET, ERROR_CAPACITY, ERROR_LEN, HEAP, KERNEL,
   MAIN_WAITING, MAX_ARGS, NARGS, OP_EXIT, OP_SYNC_HEAPS, SEQ, SLEEPERS, type HeapMessage, type WorkerInit,
 } from './pool-protocol.js';
+import { threadPlatform } from './pool-threads.js';
 
 type KernelFn = (...args: number[]) => unknown;
 
@@ -22,63 +26,87 @@ export interface PoolOptions {
   kernelNames: string[];
   /**
    * Microseconds a worker (and the caller, waiting) spins on the control block before sleeping
-   * (default 50). Measured on the shared 2-core machine: longer spins (0.2-1 ms) made threaded
-   * calls 2-5× slower whenever other processes held a core, as the spinning thread kept its
-   * sibling from running.
+   * (default: the platform's, 50 in Node). Measured on the shared 2-core machine: longer spins
+   * (0.2-1 ms) made threaded calls 2-5× slower whenever other processes held a core, as the
+   * spinning thread kept its sibling from running.
    */
   spinMicros?: number;
 }
 
+/** A started worker thread, as the pool sees it. */
+export interface SpawnedWorker {
+  /** Settles when the worker listens on the control block (rejects if it failed to start). */
+  readonly ready: Promise<void>;
+  /** Sends a heap announcement (the memory is shared, not copied). */
+  postHeap(msg: HeapMessage): void;
+  /** Called once every worker is ready: drop start-up listeners (and in Node, let the process exit). */
+  started(): void;
+  terminate(): void;
+}
+
+/** How an environment starts kernel threads: the only part of the pool that differs between Node and a browser. */
+export interface ThreadPlatform {
+  /** Spin before sleeping when PoolOptions.spinMicros is not given. */
+  defaultSpinMicros: number;
+  /**
+   * Milliseconds the dispatcher waits for workers before failing the call (Infinity: forever).
+   * A page cannot be left hanging on a worker whose script failed; a Node process can be killed.
+   */
+  stallTimeoutMs: number;
+  /** Starts the worker for thread init.tid. */
+  spawn(init: WorkerInit): SpawnedWorker;
+}
+
+/** Kernel calls spread over the workers since the pool started (the web page shows it: proof threads ran). */
+export const poolStats = { threads: 1, parallelCalls: 0, serialCalls: 0 };
+
 export class KernelPool {
   readonly threads: number;
-  private readonly control = new SharedArrayBuffer(CONTROL_BYTES);
-  private readonly ctrl = new Int32Array(this.control);
-  private readonly args = new Float64Array(this.control, ARGS_BYTE_OFFSET, MAX_ARGS);
-  private readonly workers: Worker[] = [];
-  private readonly ports: MessagePort[] = [];
+  private readonly control: ArrayBuffer | SharedArrayBuffer;
+  private readonly ctrl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly workers: SpawnedWorker[] = [];
   private readonly mainKernels: KernelFn[][] = [];
   private readonly argv: number[] = [];
   private readonly kernelNames: string[];
   private readonly spinMicros: number;
+  private readonly stallTimeoutMs: number;
   private disposed = false;
 
-  private constructor(opts: PoolOptions) {
+  private constructor(opts: PoolOptions, platform: ThreadPlatform) {
     if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new Error(`KernelPool: threads must be a positive integer, got ${opts.threads}`);
+    if (opts.threads > 1 && typeof SharedArrayBuffer === 'undefined') {
+      throw new Error(`KernelPool: ${opts.threads} threads need SharedArrayBuffer, which this page does not have ` +
+        '(it is not cross-origin isolated: serve it with COOP same-origin and COEP require-corp), or use 1 thread');
+    }
     this.threads = opts.threads;
     this.kernelNames = opts.kernelNames;
-    this.spinMicros = opts.spinMicros ?? 50;
+    this.spinMicros = opts.spinMicros ?? platform.defaultSpinMicros;
+    this.stallTimeoutMs = platform.stallTimeoutMs;
+    // one thread needs no sharing (and a page that is not cross-origin isolated has no SharedArrayBuffer)
+    this.control = opts.threads > 1 ? new SharedArrayBuffer(CONTROL_BYTES) : new ArrayBuffer(CONTROL_BYTES);
+    this.ctrl = new Int32Array(this.control);
+    this.args = new Float64Array(this.control, ARGS_BYTE_OFFSET, MAX_ARGS);
+    poolStats.threads = opts.threads;
   }
 
-  /** Starts threads-1 workers and waits until each is listening. */
-  static async create(opts: PoolOptions): Promise<KernelPool> {
-    const pool = new KernelPool(opts);
-    const ready: Promise<void>[] = [];
+  /** Starts threads-1 workers (on `platform`, by default this environment's) and waits until each is listening. */
+  static async create(opts: PoolOptions, platform: ThreadPlatform = threadPlatform): Promise<KernelPool> {
+    const pool = new KernelPool(opts, platform);
     for (let tid = 1; tid < pool.threads; tid++) {
-      const { port1, port2 } = new MessageChannel();
       const init: WorkerInit = {
-        control: pool.control, tid, nthreads: pool.threads, kernelNames: opts.kernelNames,
-        spinMicros: opts.spinMicros ?? 50, port: port2,
+        control: pool.control as SharedArrayBuffer, tid, nthreads: pool.threads, kernelNames: opts.kernelNames,
+        spinMicros: pool.spinMicros,
       };
-      // Workers inherit the process's node options, minus those that only make sense for the
-      // main script (`node --input-type=module -e ...` would make every worker fail to start).
-      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-      const worker = new Worker(new URL('./pool-worker.js', import.meta.url), { workerData: init, transferList: [port2], execArgv });
-      ready.push(new Promise((resolve, reject) => {
-        worker.once('message', () => resolve());
-        worker.once('error', (e) => reject(new Error(`kernel worker ${tid} failed to start: ${e.message}`)));
-        worker.once('exit', (code) => reject(new Error(`kernel worker ${tid} exited during start-up (code ${code})`)));
-      }));
-      pool.workers.push(worker);
-      pool.ports.push(port1);
+      pool.workers.push(platform.spawn(init));
     }
     try {
-      await Promise.all(ready);
+      await Promise.all(pool.workers.map((w) => w.ready));
     } catch (e) {
       pool.dispose();
       throw e;
     }
-    for (const w of pool.workers) { w.removeAllListeners('exit'); w.removeAllListeners('message'); w.unref(); }
-    for (const p of pool.ports) p.unref();
+    for (const w of pool.workers) w.started();
     return pool;
   }
 
@@ -91,8 +119,9 @@ export class KernelPool {
     });
     if (this.workers.length === 0) return;
     const msg: HeapMessage = { heap, module, memory, f16Table };
-    for (const p of this.ports) p.postMessage(msg);
-    this.dispatch(OP_SYNC_HEAPS, 0, 0);
+    for (const w of this.workers) w.postHeap(msg);
+    // HEAP carries the heap index: a worker finishes the sync once that heap's message has arrived
+    this.dispatch(OP_SYNC_HEAPS, heap, 0);
   }
 
   /**
@@ -106,6 +135,7 @@ export class KernelPool {
     const fns = this.mainKernels[heap];
     if (!fns) throw new Error(`kernel pool: unknown heap ${heap}`);
     const fn = fns[kernel];
+    if (!fn) throw new Error(`kernel pool: unknown kernel ${kernel}`);
     const n = args.length;
     if (n + 2 > MAX_ARGS) throw new Error(`kernel pool: ${this.kernelNames[kernel]} has too many arguments (${n})`);
     const argv = this.argv;
@@ -113,7 +143,8 @@ export class KernelPool {
     for (let i = 0; i < n; i++) argv[i] = args[i];
     argv[n] = 0;
     argv[n + 1] = serial ? 1 : this.threads;
-    if (this.workers.length === 0 || serial) { fn.apply(null, argv); return; }
+    if (this.workers.length === 0 || serial) { poolStats.serialCalls++; fn.apply(null, argv); return; }
+    poolStats.parallelCalls++;
     this.args.set(args);
     this.dispatch(kernel, heap, n, fn);
   }
@@ -131,7 +162,7 @@ export class KernelPool {
     if (mainFn) {
       try { mainFn.apply(null, this.argv); } catch (e) { mainError = e; }
     }
-    this.waitForWorkers();
+    this.waitForWorkers(kernel);
     if (mainError) throw mainError;
     if (Atomics.load(c, ERROR) !== 0) {
       const len = Atomics.load(c, ERROR_LEN);
@@ -140,7 +171,7 @@ export class KernelPool {
     }
   }
 
-  private waitForWorkers(): void {
+  private waitForWorkers(kernel: number): void {
     const c = this.ctrl;
     const target = this.workers.length;
     // Spin a while (the workers usually finish about when we do), then sleep: a descheduled
@@ -151,9 +182,15 @@ export class KernelPool {
       if ((spins & 255) === 0 && performance.now() > spinUntil) break;
     }
     Atomics.store(c, MAIN_WAITING, 1);
+    const deadline = performance.now() + this.stallTimeoutMs;
     for (;;) {
       const d = Atomics.load(c, DONE);
       if (d >= target) break;
+      if (performance.now() > deadline) {
+        Atomics.store(c, MAIN_WAITING, 0);
+        throw new Error(`kernel pool: ${target - d} of ${target} worker threads did not finish ` +
+          `${kernel >= 0 ? this.kernelNames[kernel] : `control job ${kernel}`} within ${this.stallTimeoutMs / 1000} s`);
+      }
       Atomics.wait(c, DONE, d, 1000);
     }
     Atomics.store(c, MAIN_WAITING, 0);
@@ -170,8 +207,7 @@ export class KernelPool {
       Atomics.add(c, SEQ, 1);
       Atomics.notify(c, SEQ);
     }
-    for (const w of this.workers) void w.terminate();
-    for (const p of this.ports) p.close();
+    for (const w of this.workers) w.terminate();
     this.workers.length = 0;
   }
 }

@@ -2,7 +2,7 @@
  * The engine of the browser page: a dedicated Web Worker that reads the chosen model file, loads
  * it into WebAssembly memory and generates, posting each token to the page as it comes.
  * It runs off the page's main thread because the kernel pool blocks in Atomics.wait while the
- * kernel threads work (web-pool.ts), which a page's main thread may not do — and so the page stays
+ * kernel threads work (src/kernels/pool.ts), which a page's main thread may not do — and so the page stays
  * responsive during a long prefill.
  */
 import type { Backend } from '../kernels/backend.js';
@@ -10,7 +10,7 @@ import { createWasmBackend } from '../kernels/wasm.js';
 import { createReferenceBackend } from '../kernels/reference.js';
 import type { LlamaModel } from '../inference/model.js';
 import { loadModelFromBytes } from './load-bytes.js';
-import { poolStats } from './web-pool.js';
+import { poolStats } from '../kernels/pool.js';
 import { installSetImmediate } from './set-immediate.js';
 import type { FromEngine, SamplingSettings, ToEngine } from './engine-protocol.js';
 

@@ -7,7 +7,7 @@
 import { createWasmBackend } from '../../src/kernels/wasm.js';
 import { createReferenceBackend } from '../../src/kernels/reference.js';
 import { dequantizeQ8_0, quantizeQ8_0 } from '../../src/kernels/quant.js';
-import { poolStats } from '../../src/web/web-pool.js';
+import { poolStats } from '../../src/kernels/pool.js';
 
 const scope = self as unknown as { postMessage(m: unknown): void };
 

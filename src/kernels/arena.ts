@@ -21,22 +21,31 @@ export class BumpArena implements Arena {
     if (byteOffset + bytes > buffer.byteLength) {
       throw new Error(`${label}: region [${byteOffset}, ${byteOffset + bytes}) exceeds its buffer of ${buffer.byteLength} bytes`);
     }
+    this.capacity = bytes;
   }
 
   get bytesUsed(): number { return this.used; }
 
-  private take(name: string, nbytes: number): number {
+  /**
+   * Bytes the region really holds. Equal to `bytes` here; a subclass that stores tensors wider
+   * than their type says (Float64Arena, reference64.ts) reports `bytes` in float32 terms and holds more.
+   */
+  protected capacity: number;
+
+  /** Reserves `nbytes` (rounded up to ALIGN), zeroed; returns its byte offset in `buffer`. */
+  protected take(name: string, nbytes: number): number {
     const start = this.used;
     const end = start + Math.ceil(nbytes / ALIGN) * ALIGN;
-    if (end > this.bytes) {
-      throw new Error(`${this.label}: out of space allocating '${name}' (${nbytes} bytes): ${this.used} of ${this.bytes} bytes used`);
+    if (end > this.capacity) {
+      throw new Error(`${this.label}: out of space allocating '${name}' (${nbytes} bytes): ${this.used} of ${this.capacity} bytes used`);
     }
     this.used = end;
     new Uint8Array(this.buffer, this.byteOffset + start, nbytes).fill(0);
     return this.byteOffset + start;
   }
 
-  private check(name: string, shape: readonly number[]): number {
+  /** Elements of a tensor of `shape`, after checking every dimension is a non-negative integer. */
+  protected check(name: string, shape: readonly number[]): number {
     let n = 1;
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0) throw new Error(`${this.label}: tensor '${name}' has invalid shape [${shape.join(', ')}]`);

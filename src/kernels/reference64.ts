@@ -9,68 +9,21 @@
  * float) reserves 2*bytes, and each f32 tensor takes 8 bytes per element. Since
  * ceil(8n/64)*64 <= 2*ceil(4n/64)*64, anything that fits the float32 budget fits here.
  */
-import type { Arena } from './backend.js';
+import { BumpArena } from './arena.js';
 
-const ALIGN = 64;
-
-export class Float64Arena implements Arena {
-  private used = 0;
-  private readonly buffer: ArrayBuffer;
-  readonly views: { name: string; shape: readonly number[]; view: ArrayBufferView }[] = [];
-
-  constructor(readonly bytes: number, readonly label = 'arena(f64)') {
+export class Float64Arena extends BumpArena {
+  constructor(bytes: number, label = 'arena(f64)') {
     if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`${label}: invalid arena size ${bytes}`);
-    this.buffer = new ArrayBuffer(2 * bytes);
+    super(new ArrayBuffer(2 * bytes), 0, bytes, label);
+    this.capacity = 2 * bytes;
   }
 
-  get bytesUsed(): number { return this.used; }
-
-  private take(name: string, nbytes: number): number {
-    const start = this.used;
-    const end = start + Math.ceil(nbytes / ALIGN) * ALIGN;
-    if (end > this.buffer.byteLength) {
-      throw new Error(`${this.label}: out of space allocating '${name}' (${nbytes} bytes in float64): ` +
-        `${this.used} of ${this.buffer.byteLength} bytes used`);
-    }
-    this.used = end;
-    return start; // a fresh ArrayBuffer is zeroed and never reused
-  }
-
-  private count(name: string, shape: readonly number[]): number {
-    let n = 1;
-    for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) throw new Error(`${this.label}: tensor '${name}' has invalid shape [${shape.join(', ')}]`);
-      n *= d;
-    }
-    return n;
-  }
-
-  f32(name: string, shape: readonly number[]): Float32Array {
-    const n = this.count(name, shape);
+  /** A float64 view behind the f32 type (8 bytes per element); every other view is as in BumpArena. */
+  override f32(name: string, shape: readonly number[]): Float32Array {
+    const n = this.check(name, shape);
     const view = new Float64Array(this.buffer, this.take(name, n * 8), n);
     this.views.push({ name, shape, view });
     return view as unknown as Float32Array; // the documented cast: float64 storage behind the f32 type
-  }
-
-  i32(name: string, shape: readonly number[]): Int32Array {
-    const n = this.count(name, shape);
-    const view = new Int32Array(this.buffer, this.take(name, n * 4), n);
-    this.views.push({ name, shape, view });
-    return view;
-  }
-
-  u16(name: string, shape: readonly number[]): Uint16Array {
-    const n = this.count(name, shape);
-    const view = new Uint16Array(this.buffer, this.take(name, n * 2), n);
-    this.views.push({ name, shape, view });
-    return view;
-  }
-
-  u8(name: string, bytes: number): Uint8Array {
-    this.count(name, [bytes]);
-    const view = new Uint8Array(this.buffer, this.take(name, bytes), bytes);
-    this.views.push({ name, shape: [bytes], view });
-    return view;
   }
 }
 

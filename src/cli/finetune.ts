@@ -12,14 +12,13 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCheckpointTokenizer, openCheckpoint } from '../formats/index.js';
 import { SentencePieceTokenizer } from '../tokenizer/index.js';
-import { openBackend } from '../train/backend-choice.js';
+import { footprintLine, runCliSession } from '../train/cli-session.js';
 import { exportChoice, exportModel, exportPath, loadModelInto } from '../train/export.js';
 import { peakGflops } from '../train/flops.js';
 import { PAPER_ADAMW } from '../train/optimizer.js';
-import { ProgressPrinter } from '../train/progress.js';
 import { RunDir } from '../train/run-dir.js';
 import { openFinetuneData } from '../train/setup.js';
-import { Trainer, TrainingDiverged, type TrainSettings } from '../train/trainer.js';
+import type { TrainSettings } from '../train/trainer.js';
 import type { CheckpointMode } from '../model/transformer.js';
 
 export const description = 'instruction-finetune a model on prompt/response JSONL (loss on responses only)';
@@ -123,18 +122,10 @@ export async function run(args: string[]): Promise<number> {
     run.writeJson(run.settingsPath, settings);
   }
 
-  const { train, val } = openFinetuneData(settings, tok);
-  const backend = await openBackend(settings.backend, settings.threads);
-  const printer = new ProgressPrinter(settings.logEvery);
-  let stop = false;
-  const onSigint = () => { stop = true; printer.say('interrupt: saving a checkpoint after this step'); process.once('SIGINT', () => process.exit(130)); };
-  process.once('SIGINT', onSigint);
-  try {
-    const trainer = new Trainer(backend, settings, run, train, val, {
-      onStep: (p) => printer.step(p),
-      onEval: (step, m) => printer.say(`eval @ step ${step}: ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ')}`),
-      shouldStop: () => stop,
-    });
+  const data = openFinetuneData(settings, tok);
+  const { train } = data;
+  const format = exp.format; // never 'none' (refused above); a const keeps that known inside the callback
+  return runCliSession(settings, run, data, { interruptMessage: 'interrupt: saving a checkpoint after this step' }, async (trainer, printer) => {
     printer.say(`finetune ${settings.modelName} -> ${run.dir}: ${(train.describe().examples as number)} examples, ${settings.schedule.totalSteps} steps of ${settings.batch}×${settings.seqLen}, lr ${settings.schedule.peakLr}`);
     const step = resuming ? trainer.resumeLatest((m) => printer.say(`warning: ${m}`)) : null;
     if (step === null) loadModelInto(settings.initFrom!, trainer.params);
@@ -147,16 +138,10 @@ export async function run(args: string[]): Promise<number> {
     }
     const truncated = train.describe().truncated as number;
     if (truncated) printer.say(`note: ${truncated} example rows were longer than --seq-len ${settings.seqLen} and were cut`);
-    const path = exportPath(run, exp.format);
-    exportModel(trainer.params, path, { format: exp.format, type: exp.type, tokenizerModelFile: run.tokenizerPath, name: 'llama-ts finetuned' });
+    const path = exportPath(run, format);
+    exportModel(trainer.params, path, { format, type: exp.type, tokenizerModelFile: run.tokenizerPath, name: 'llama-ts finetuned' });
     printer.say(`done: ${res.stepsDone} steps, last loss ${res.lastLoss.toFixed(4)}${res.valLoss !== null ? `, validation loss ${res.valLoss.toFixed(4)}` : ''}; model ${path}`);
-    printer.say(`footprint (${res.footprint.note}): ${res.footprint.cpuSeconds.toFixed(0)} CPU-s, ${(res.footprint.energyKWh * 1000).toFixed(2)} Wh, ${(res.footprint.kgco2eq * 1000).toFixed(2)} gCO2eq`);
+    printer.say(footprintLine(res.footprint));
     return 0;
-  } catch (e) {
-    if (e instanceof TrainingDiverged) { printer.say(e.message); return 3; }
-    throw e;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-    backend.dispose();
-  }
+  });
 }

@@ -18,11 +18,11 @@ import { activationReport } from '../model/transformer.js';
 import { parseArgs } from 'node:util';
 import { SentencePieceTokenizer } from '../tokenizer/index.js';
 import { openBackend } from '../train/backend-choice.js';
+import { footprintLine, runCliSession } from '../train/cli-session.js';
 import { exportChoice, exportModel, exportPath } from '../train/export.js';
-import { ProgressPrinter } from '../train/progress.js';
 import { RunDir } from '../train/run-dir.js';
 import { openPretrainData, readRunConfig, settingsFromConfig, type RunConfig } from '../train/setup.js';
-import { Trainer, TrainingDiverged, type TrainerHooks, type TrainSettings } from '../train/trainer.js';
+import type { TrainerHooks, TrainSettings } from '../train/trainer.js';
 
 export const description = 'pre-train a LLaMA on token shards (AdamW, warmup+cosine, checkpoints, exact resume)';
 
@@ -175,19 +175,9 @@ export async function run(args: string[]): Promise<number> {
     if (settings.tokenizer) copyFileSync(settings.tokenizer, run.tokenizerPath);
   }
 
-  const { train, val } = openPretrainData(settings);
-  const backend = await openBackend(settings.backend, settings.threads);
-  const printer = new ProgressPrinter(settings.logEvery);
-  let stop = false;
-  const onSigint = () => { stop = true; printer.say('interrupt: saving a checkpoint after this step (Ctrl-C again to abort)'); process.once('SIGINT', () => process.exit(130)); };
-  process.once('SIGINT', onSigint);
-  try {
-    const trainer = new Trainer(backend, settings, run, train, val, {
-      onStep: (p) => printer.step(p),
-      onEval: (step, m) => printer.say(`eval @ step ${step}: ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join(', ')}`),
-      shouldStop: () => stop,
-      evaluate: taskHook(settings, run),
-    });
+  return runCliSession(settings, run, openPretrainData(settings), {
+    interruptMessage: 'interrupt: saving a checkpoint after this step (Ctrl-C again to abort)', evaluate: taskHook(settings, run),
+  }, async (trainer, printer, backend) => {
     const mib = (b: number) => (b / 2 ** 20).toFixed(1);
     printer.say(`run ${run.dir}: ${settings.modelName}, ${settings.schedule.totalSteps} steps of ${settings.batch}×${settings.seqLen}×${settings.accumSteps} tokens, ` +
       `backend ${backend.name} (${backend.threads} threads); memory ${mib(trainer.plan.total)} MiB ` +
@@ -209,7 +199,7 @@ export async function run(args: string[]): Promise<number> {
       return 130;
     }
     printer.say(`done: ${res.stepsDone} steps, last loss ${res.lastLoss.toFixed(4)}` + (res.valLoss !== null ? `, validation loss ${res.valLoss.toFixed(4)}` : '') + `; checkpoint ${res.checkpoint}`);
-    printer.say(`footprint (${res.footprint.note}): ${res.footprint.cpuSeconds.toFixed(0)} CPU-s, ${(res.footprint.energyKWh * 1000).toFixed(2)} Wh, ${(res.footprint.kgco2eq * 1000).toFixed(2)} gCO2eq`);
+    printer.say(footprintLine(res.footprint));
     if (exp.format !== 'none') {
       const tokFile = existsSync(run.tokenizerPath) ? run.tokenizerPath : null;
       if (!tokFile) printer.say('note: no tokenizer given (--tokenizer): the exported model has no vocabulary and needs one to generate text');
@@ -218,11 +208,5 @@ export async function run(args: string[]): Promise<number> {
       printer.say(`model: ${path}`);
     }
     return 0;
-  } catch (e) {
-    if (e instanceof TrainingDiverged) { printer.say(e.message); return 3; }
-    throw e;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-    backend.dispose();
-  }
+  });
 }

@@ -93,6 +93,52 @@ function gatedFfn(backend: Backend, L: LayerWeights, c: LlamaConfig, T: number):
   backend.swigluForward(s.hs, s.h1, s.h3, T * H);
 }
 
+type Qkv = { q: F32; k: F32; v: F32 };
+
+/**
+ * The layer stack over R = tokens.length rows: embedding, then per layer the norms, projections,
+ * residual adds and feed-forward. `attend(l, L, qkv)` is the one step where a chunk of one
+ * sequence and a decode batch of several differ: RoPE, caching and attention of layer l's q, k, v,
+ * leaving the attention output in L.s.att [R, dim]. Returns the final residual stream [R, dim].
+ */
+function forwardLayers(
+  backend: Backend, w: ModelWeights, tokens: readonly number[], attend: (l: number, L: LayerWeights, qkv: Qkv) => void,
+): F32 {
+  const c = w.config;
+  const R = tokens.length, D = c.dim;
+  // the residual stream enters layer 0's arena
+  let h = w.layers[0].s.x;
+  embedRows(w.embedding, tokens, h);
+  for (let l = 0; l < c.nLayers; l++) {
+    const L = w.layers[l];
+    const s = L.s;
+    if (s.x !== h) s.x.set(h.subarray(0, R * D)); // copy into this layer's memory
+    h = s.x;
+    // attention block
+    backend.rmsnormForward(s.xb, s.rstd, s.x, L.attnNorm, R, D, c.normEps);
+    attend(l, L, projectQkv(backend, L, c, R));
+    backend.matmulWeight(s.proj, s.att, L.wo, R);
+    backend.add(s.x, s.x, s.proj, R * D);
+    // feed-forward block
+    backend.rmsnormForward(s.xb, s.rstd, s.x, L.ffnNorm, R, D, c.normEps);
+    gatedFfn(backend, L, c, R);
+    backend.matmulWeight(s.proj, s.hs, L.w2, R);
+    backend.add(s.x, s.x, s.proj, R * D);
+  }
+  return h;
+}
+
+/** Final norm, output projection and log-softmax of residual rows first..first+n-1 of h, into out[n * vocab]. */
+function outputRows(backend: Backend, w: ModelWeights, h: F32, first: number, n: number, out: Float32Array): void {
+  const c = w.config, D = c.dim;
+  const hw = w.head;
+  hw.x.set(h.subarray(first * D, (first + n) * D));
+  backend.rmsnormForward(hw.xb, hw.rstd, hw.x, hw.norm, n, D, c.normEps);
+  backend.matmulWeight(hw.logits, hw.xb, hw.output, n);
+  backend.logSoftmax(hw.logits, hw.logits, n, c.vocabSize);
+  out.set(hw.logits.subarray(0, n * c.vocabSize));
+}
+
 /**
  * Runs T = tokens.length (<= chunk) new tokens at pos0 through the model, filling the cache at
  * pos0..pos0+T-1. Writes log-softmax rows for the last `nOut` tokens into out[nOut * vocab].
@@ -104,18 +150,8 @@ export function forwardChunk(
   const c = w.config;
   const T = tokens.length;
   if (T > w.chunk) throw new Error(`internal: chunk of ${T} tokens exceeds ${w.chunk}`);
-  const D = c.dim, KV = kvDim(c), H = c.hiddenDim, hd = headDim(c);
-  // the residual stream enters layer 0's arena
-  let h = w.layers[0].s.x;
-  embedRows(w.embedding, tokens, h);
-  for (let l = 0; l < c.nLayers; l++) {
-    const L = w.layers[l];
-    const s = L.s;
-    if (s.x !== h) s.x.set(h.subarray(0, T * D)); // copy into this layer's memory
-    h = s.x;
-    // attention block
-    backend.rmsnormForward(s.xb, s.rstd, s.x, L.attnNorm, T, D, c.normEps);
-    const { q, k, v } = projectQkv(backend, L, c, T);
+  const D = c.dim, KV = kvDim(c), hd = headDim(c);
+  const h = forwardLayers(backend, w, tokens, (l, L, { q, k, v }) => {
     backend.ropeForward(q, q, L.cos, L.sin, 1, T, c.nHeads, hd, pos0);
     backend.ropeForward(k, k, L.cos, L.sin, 1, T, c.nKvHeads, hd, pos0);
     const kv = cache.layers[l];
@@ -123,23 +159,11 @@ export function forwardChunk(
     kv.v.set(v.subarray(0, T * KV), pos0 * KV);
     kv.group.q.set(q.subarray(0, T * D));
     backend.attentionCached(kv.group.att, kv.group.q, kv.k, kv.v, T, pos0, c.nHeads, c.nKvHeads, hd);
-    s.att.set(kv.group.att.subarray(0, T * D));
-    backend.matmulWeight(s.proj, s.att, L.wo, T);
-    backend.add(s.x, s.x, s.proj, T * D);
-    // feed-forward block
-    backend.rmsnormForward(s.xb, s.rstd, s.x, L.ffnNorm, T, D, c.normEps);
-    gatedFfn(backend, L, c, T);
-    backend.matmulWeight(s.proj, s.hs, L.w2, T);
-    backend.add(s.x, s.x, s.proj, T * D);
-  }
+    L.s.att.set(kv.group.att.subarray(0, T * D));
+  });
   if (nOut <= 0 || !out) return;
   // final norm and output projection on the rows that need a distribution
-  const hw = w.head;
-  hw.x.set(h.subarray((T - nOut) * D, T * D));
-  backend.rmsnormForward(hw.xb, hw.rstd, hw.x, hw.norm, nOut, D, c.normEps);
-  backend.matmulWeight(hw.logits, hw.xb, hw.output, nOut);
-  backend.logSoftmax(hw.logits, hw.logits, nOut, c.vocabSize);
-  out.set(hw.logits.subarray(0, nOut * c.vocabSize));
+  outputRows(backend, w, h, T - nOut, nOut, out);
 }
 
 /**
@@ -154,16 +178,8 @@ export function forwardDecodeBatch(
   const c = w.config;
   const B = tokens.length;
   if (B > w.chunk) throw new Error(`internal: decode batch of ${B} exceeds ${w.chunk}`);
-  const D = c.dim, KV = kvDim(c), H = c.hiddenDim, hd = headDim(c);
-  let h = w.layers[0].s.x;
-  embedRows(w.embedding, tokens, h);
-  for (let l = 0; l < c.nLayers; l++) {
-    const L = w.layers[l];
-    const s = L.s;
-    if (s.x !== h) s.x.set(h.subarray(0, B * D));
-    h = s.x;
-    backend.rmsnormForward(s.xb, s.rstd, s.x, L.attnNorm, B, D, c.normEps);
-    const qkv = projectQkv(backend, L, c, B);
+  const D = c.dim, KV = kvDim(c), hd = headDim(c);
+  const h = forwardLayers(backend, w, tokens, (l, L, qkv) => {
     for (let b = 0; b < B; b++) {
       const pos = positions[b];
       const q = qkv.q.subarray(b * D, (b + 1) * D);
@@ -175,20 +191,8 @@ export function forwardDecodeBatch(
       kv.v.set(qkv.v.subarray(b * KV, (b + 1) * KV), pos * KV);
       kv.group.q.set(q);
       backend.attentionCached(kv.group.att, kv.group.q, kv.k, kv.v, 1, pos, c.nHeads, c.nKvHeads, hd);
-      s.att.set(kv.group.att.subarray(0, D), b * D);
+      L.s.att.set(kv.group.att.subarray(0, D), b * D);
     }
-    backend.matmulWeight(s.proj, s.att, L.wo, B);
-    backend.add(s.x, s.x, s.proj, B * D);
-    backend.rmsnormForward(s.xb, s.rstd, s.x, L.ffnNorm, B, D, c.normEps);
-    gatedFfn(backend, L, c, B);
-    backend.matmulWeight(s.proj, s.hs, L.w2, B);
-    backend.add(s.x, s.x, s.proj, B * D);
-  }
-  const hw = w.head;
-  hw.x.set(h.subarray(0, B * D));
-  backend.rmsnormForward(hw.xb, hw.rstd, hw.x, hw.norm, B, D, c.normEps);
-  backend.matmulWeight(hw.logits, hw.xb, hw.output, B);
-  backend.logSoftmax(hw.logits, hw.logits, B, c.vocabSize);
-  out.set(hw.logits.subarray(0, B * c.vocabSize));
+  });
+  outputRows(backend, w, h, 0, B, out);
 }
-

@@ -11,46 +11,44 @@ import { isQuantized, canStore, type DType } from './dtype.js';
 import { convertBytes } from './codec.js';
 import type { ByteSource } from './byte-source.js';
 
-/** Meta name <-> GGUF name. */
+/** Meta name <-> GGUF name: one table per scope, read both ways. */
+const META_TO_GGUF_GLOBAL = new Map([
+  ['tok_embeddings.weight', 'token_embd.weight'],
+  ['norm.weight', 'output_norm.weight'],
+  ['output.weight', 'output.weight'],
+]);
+/** Names within layer N (Meta `layers.N.<name>`, GGUF `blk.N.<name>`). */
+const META_TO_GGUF_LAYER = new Map([
+  ['attention_norm.weight', 'attn_norm.weight'],
+  ['attention.wq.weight', 'attn_q.weight'],
+  ['attention.wk.weight', 'attn_k.weight'],
+  ['attention.wv.weight', 'attn_v.weight'],
+  ['attention.wo.weight', 'attn_output.weight'],
+  ['ffn_norm.weight', 'ffn_norm.weight'],
+  ['feed_forward.w1.weight', 'ffn_gate.weight'],
+  ['feed_forward.w2.weight', 'ffn_down.weight'],
+  ['feed_forward.w3.weight', 'ffn_up.weight'],
+]);
+const inverse = (m: Map<string, string>) => new Map([...m].map(([meta, gguf]) => [gguf, meta]));
+const GGUF_TO_META_GLOBAL = inverse(META_TO_GGUF_GLOBAL);
+const GGUF_TO_META_LAYER = inverse(META_TO_GGUF_LAYER);
+
 export function metaToGgufName(meta: string): string {
-  if (meta === 'tok_embeddings.weight') return 'token_embd.weight';
-  if (meta === 'norm.weight') return 'output_norm.weight';
-  if (meta === 'output.weight') return 'output.weight';
+  const global = META_TO_GGUF_GLOBAL.get(meta);
+  if (global) return global;
   const m = /^layers\.(\d+)\.(.+)$/.exec(meta);
-  if (m) {
-    const local: Record<string, string> = {
-      'attention_norm.weight': 'attn_norm.weight',
-      'attention.wq.weight': 'attn_q.weight',
-      'attention.wk.weight': 'attn_k.weight',
-      'attention.wv.weight': 'attn_v.weight',
-      'attention.wo.weight': 'attn_output.weight',
-      'ffn_norm.weight': 'ffn_norm.weight',
-      'feed_forward.w1.weight': 'ffn_gate.weight',
-      'feed_forward.w2.weight': 'ffn_down.weight',
-      'feed_forward.w3.weight': 'ffn_up.weight',
-    };
-    if (local[m[2]]) return `blk.${m[1]}.${local[m[2]]}`;
-  }
+  const local = m && META_TO_GGUF_LAYER.get(m[2]);
+  if (local) return `blk.${m[1]}.${local}`;
   throw new Error(`no GGUF name for tensor '${meta}'`);
 }
 
-const GGUF_TO_META_LOCAL: Record<string, string> = {
-  'attn_norm.weight': 'attention_norm.weight', 'attn_q.weight': 'attention.wq.weight',
-  'attn_k.weight': 'attention.wk.weight', 'attn_v.weight': 'attention.wv.weight',
-  'attn_output.weight': 'attention.wo.weight', 'ffn_norm.weight': 'ffn_norm.weight',
-  'ffn_gate.weight': 'feed_forward.w1.weight', 'ffn_down.weight': 'feed_forward.w2.weight',
-  'ffn_up.weight': 'feed_forward.w3.weight',
-};
-
 export function ggufToMetaName(name: string): string | null {
-  if (name === 'token_embd.weight') return 'tok_embeddings.weight';
-  if (name === 'output_norm.weight') return 'norm.weight';
-  if (name === 'output.weight') return 'output.weight';
+  const global = GGUF_TO_META_GLOBAL.get(name);
+  if (global) return global;
   const m = /^blk\.(\d+)\.(.+)$/.exec(name);
-  if (m && GGUF_TO_META_LOCAL[m[2]]) return `layers.${m[1]}.${GGUF_TO_META_LOCAL[m[2]]}`;
-  return null;
+  const local = m && GGUF_TO_META_LAYER.get(m[2]);
+  return local ? `layers.${m[1]}.${local}` : null;
 }
-
 
 function num(md: Map<string, GgufValue>, key: string, path: string, fallback?: number): number {
   const v = md.get(key);

@@ -13,9 +13,42 @@ export const MATVEC_MAX_N: i32 = 3;
 // 8 fused multiply-adds (fits V8's 16 vector registers), so each weight block is read from
 // memory once for all N rows (it stays in L1 while the input rows pass over it).
 export function matvec_f32(out: usize, x: usize, w: usize, N: i32, K: i32, OC: i32, tid: i32, nth: i32): void {
-  split(OC, 4, tid, nth);
+  split(OC, 8, tid, nth);
   const rowBytes = <usize>K << 2;
   let o = partStart;
+  // one input row: eight weight rows at once (eight memory streams in flight)
+  if (N == 1) {
+    for (; o + 8 <= partEnd; o += 8) {
+      const w0 = w + <usize>o * rowBytes;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const off = <usize>(k << 2);
+        const xv = v128.load(x + off);
+        const p = w0 + off;
+        a0 = fma(v128.load(p), xv, a0);
+        a1 = fma(v128.load(p + rowBytes), xv, a1);
+        a2 = fma(v128.load(p + 2 * rowBytes), xv, a2);
+        a3 = fma(v128.load(p + 3 * rowBytes), xv, a3);
+        a4 = fma(v128.load(p + 4 * rowBytes), xv, a4);
+        a5 = fma(v128.load(p + 5 * rowBytes), xv, a5);
+        a6 = fma(v128.load(p + 6 * rowBytes), xv, a6);
+        a7 = fma(v128.load(p + 7 * rowBytes), xv, a7);
+      }
+      let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3), s4 = hsum(a4), s5 = hsum(a5), s6 = hsum(a6), s7 = hsum(a7);
+      for (; k < K; k++) {
+        const off = <usize>(k << 2);
+        const xs = load<f32>(x + off);
+        const p = w0 + off;
+        s0 += load<f32>(p) * xs; s1 += load<f32>(p + rowBytes) * xs; s2 += load<f32>(p + 2 * rowBytes) * xs; s3 += load<f32>(p + 3 * rowBytes) * xs;
+        s4 += load<f32>(p + 4 * rowBytes) * xs; s5 += load<f32>(p + 5 * rowBytes) * xs; s6 += load<f32>(p + 6 * rowBytes) * xs; s7 += load<f32>(p + 7 * rowBytes) * xs;
+      }
+      const op = out + (<usize>o << 2);
+      store<f32>(op, s0); store<f32>(op, s1, 4); store<f32>(op, s2, 8); store<f32>(op, s3, 12);
+      store<f32>(op, s4, 16); store<f32>(op, s5, 20); store<f32>(op, s6, 24); store<f32>(op, s7, 28);
+    }
+  }
   for (; o + 4 <= partEnd; o += 4) {
     const w0 = w + <usize>o * rowBytes, w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
     let n = 0;

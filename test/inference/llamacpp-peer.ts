@@ -4,7 +4,7 @@
  * of bench/inference.ts. Reference settings: F32 KV cache and flash attention off (llama.cpp's
  * defaults round K/V to f16, ~1e-3 differences).
  */
-import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Llama, type LlamaContextSequence } from 'node-llama-cpp';
 
 let llamaPromise: Promise<Llama> | null = null;
 
@@ -23,8 +23,8 @@ export async function disposeLlamaCpp(): Promise<void> {
 
 export interface PeerOptions { threads?: number; contextSize?: number }
 
-/** Log-softmax rows [tokens.length * vocab] after each position, from llama.cpp. */
-export async function llamaCppLogprobs(modelPath: string, tokens: readonly number[], o: PeerOptions = {}): Promise<Float32Array> {
+/** One sequence of a reference-settings context (F32 KV cache, flash attention off) on `modelPath`, disposed after `use`. */
+async function withReferenceSequence<T>(modelPath: string, o: PeerOptions, use: (seq: LlamaContextSequence) => Promise<T>): Promise<T> {
   const llama = await llamaCpp();
   const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
   const context = await model.createContext({
@@ -32,7 +32,16 @@ export async function llamaCppLogprobs(modelPath: string, tokens: readonly numbe
     experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32',
   } as Parameters<typeof model.createContext>[0]);
   try {
-    const seq = context.getSequence();
+    return await use(context.getSequence());
+  } finally {
+    await context.dispose();
+    await model.dispose();
+  }
+}
+
+/** Log-softmax rows [tokens.length * vocab] after each position, from llama.cpp. */
+export async function llamaCppLogprobs(modelPath: string, tokens: readonly number[], o: PeerOptions = {}): Promise<Float32Array> {
+  return withReferenceSequence(modelPath, o, async (seq) => {
     const input = tokens.map((t) => [t, { generateNext: { probabilities: true, token: true, options: { temperature: 0 } } }] as const);
     const res = await seq.controlledEvaluate(input as unknown as Parameters<typeof seq.controlledEvaluate>[0]);
     const first = res[0]?.next?.probabilities;
@@ -45,22 +54,12 @@ export async function llamaCppLogprobs(modelPath: string, tokens: readonly numbe
       for (const [tok, pr] of probs) out[p * V + tok] = Math.log(pr);
     }
     return out;
-  } finally {
-    await context.dispose();
-    await model.dispose();
-  }
+  });
 }
 
 /** Greedy continuation of `prompt` for n tokens, from llama.cpp. */
 export async function llamaCppGreedy(modelPath: string, prompt: readonly number[], n: number, o: PeerOptions = {}): Promise<number[]> {
-  const llama = await llamaCpp();
-  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-  const context = await model.createContext({
-    contextSize: o.contextSize ?? 128, threads: o.threads ?? 1, sequences: 1, flashAttention: false,
-    experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32',
-  } as Parameters<typeof model.createContext>[0]);
-  try {
-    const seq = context.getSequence();
+  return withReferenceSequence(modelPath, o, async (seq) => {
     const out: number[] = [];
     const it = seq.evaluate([...prompt] as unknown as Parameters<typeof seq.evaluate>[0], { temperature: 0, yieldEogToken: true });
     for (let i = 0; i < n; i++) {
@@ -70,8 +69,5 @@ export async function llamaCppGreedy(modelPath: string, prompt: readonly number[
     }
     await it.return(undefined);
     return out;
-  } finally {
-    await context.dispose();
-    await model.dispose();
-  }
+  });
 }

@@ -68,7 +68,12 @@ export interface Backend {
   matmulForward(out: F32, inp: F32, weight: F32, N: number, C: number, OC: number): void;
   /** dinp[N,C] += dout[N,OC] · weight[OC,C];  dweight[OC,C] += dout[N,OC]^T · inp[N,C]. Either may be null. */
   matmulBackward(dinp: F32 | null, dweight: F32 | null, dout: F32, inp: F32, weight: F32, N: number, C: number, OC: number): void;
-  /** Inference matmul on stored weights of any WeightType: out[N,OC] = inp[N,C] · W^T (N=1 is decode's matrix-vector). */
+  /**
+   * Inference matmul on stored weights of any WeightType: out[N,OC] = inp[N,C] · W^T (N=1 is
+   * decode's matrix-vector). For q8_0/q4_0 the activations are first rounded per 32-block to
+   * Q8_0 (quant.ts roundActivationsQ8_0), as llama.cpp does, so the products are integer dot
+   * products; every implementation and every N gives the same values up to float rounding.
+   */
   matmulWeight(out: F32, inp: F32, weight: Weight, N: number): void;
 
   // ---- RMSNorm: out = inp / sqrt(mean(inp^2) + eps) * weight ----

@@ -160,6 +160,31 @@ export function dequantizeQ8_0(src: Uint8Array, rows: number, cols: number, dst 
   return dst;
 }
 
+/** Round half to even (x86 _MM_ROUND_NEAREST, WebAssembly f32x4.nearest). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * The activation rounding of every block-quantized (q8_0/q4_0) weight product, in place: each
+ * 32-block of a row becomes d·q with d = f16(max|x|/127) and q = nearest-even(x·127/max|x|), as
+ * llama.cpp's x86 CPU path quantizes the activations into Q8_0 before its integer dot products
+ * (ggml-cpu quantize_row_q8_0 — not the _ref quantizer above, which rounds half away from zero
+ * through 1/d). The WebAssembly kernels compute exactly these integers (asm/quantize.ts).
+ */
+export function roundActivationsQ8_0(x: Float32Array | Float64Array, rows: number, cols: number): void {
+  checkBlockCols('q8_0 activations', cols);
+  for (let b = 0; b < (rows * cols) / QK; b++) {
+    const s = b * QK;
+    let m = 0;
+    for (let j = 0; j < QK; j++) m = Math.max(m, Math.abs(fr(x[s + j])));
+    const d = f16ToF32(f32ToF16(fr(m / 127)));
+    const id = m !== 0 ? fr(127 / m) : 0;
+    for (let j = 0; j < QK; j++) x[s + j] = d * Math.max(-127, Math.min(127, roundHalfEven(fr(fr(x[s + j]) * id))));
+  }
+}
+
 // ---------------------------------------------------------------- Q4_0
 
 function quantizeBlockQ4_0(src: ArrayLike<number>, s: number, dst: Uint8Array, o: number): void {

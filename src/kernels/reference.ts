@@ -14,7 +14,7 @@
  */
 import { BumpArena } from './arena.js';
 import type { AdamWParams, Arena, Backend, F32, Weight } from './backend.js';
-import { dequantizeRow, quantBytes } from './quant.js';
+import { dequantizeRow, quantBytes, roundActivationsQ8_0 } from './quant.js';
 import { Float64Arena } from './reference64.js';
 
 export interface ReferenceOptions {
@@ -132,12 +132,19 @@ class ReferenceBackend implements Backend {
     if (weight.data.length < expected) {
       throw new Error(`${op}: weight data holds ${weight.data.length} elements, [${OC}, ${C}] ${weight.type} needs ${expected}`);
     }
+    // block-quantized weights meet activations rounded the same way (the Backend contract)
+    let x: ArrayLike<number> = inp;
+    if (weight.type === 'q8_0' || weight.type === 'q4_0') {
+      const xq = Float64Array.from(inp.subarray(0, N * C));
+      roundActivationsQ8_0(xq, N, C);
+      x = xq;
+    }
     const row = new Float64Array(C);
     for (let o = 0; o < OC; o++) {
       dequantizeRow(weight.type, weight.data, o, C, row);
       for (let n = 0; n < N; n++) {
         let s = 0;
-        for (let c = 0; c < C; c++) s += inp[n * C + c] * row[c];
+        for (let c = 0; c < C; c++) s += x[n * C + c] * row[c];
         out[n * OC + o] = s;
       }
     }

@@ -14,7 +14,7 @@ import { HeapSet, MAX_HEAP_BYTES, SCRATCH_BASE, SCRATCH_PER_THREAD } from './was
 import { isNode, loadKernelModule, type LoadedModule } from './wasm-loader.js';
 
 const KERNELS = [
-  'gemm', 'matvec_f32', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0',
+  'gemm', 'gemm_q', 'matvec_f32', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0',
   'rmsnorm_forward', 'rmsnorm_backward', 'rope_forward', 'rope_backward', 'swiglu_forward', 'swiglu_backward',
   'embedding_forward', 'embedding_backward', 'add', 'accumulate', 'adamw', 'sum_squares',
   'attention_forward', 'attention_backward', 'attention_cached', 'log_softmax',
@@ -27,7 +27,7 @@ const K = Object.fromEntries(KERNELS.map((n, i) => [n, i])) as Record<KernelName
 const B_NN = 0, B_NT_F32 = 1, B_NT_F16 = 2, B_NT_Q8_0 = 3, B_NT_Q4_0 = 4;
 const MATVEC_MAX_N = 32;       // f32: up to here the matrix-vector kernel (weights read once, 4×2 blocks) beats the gemm (measured to N=32)
 const MATVEC_MAX_N_F16 = 8;
-const MATVEC_MAX_N_QUANT = 32;
+const MATVEC_MAX_N_QUANT = 7;  // q8_0/q4_0: above this the integer gemm (8-row panels) wins (measured on 4096x4096: matvec ~0.73 ms/row, gemm ~5.6 ms up to 8 rows)
 const SUMSQ_BLOCK = 65536;
 
 const SERIAL_WORK = 1 << 16;            // multiply-adds / elements under which a call stays on the caller
@@ -183,14 +183,16 @@ class WasmBackend implements Backend {
     checkLength(op, 'weight data', weight.data, spec.n, `[${OC}, ${C}] ${weight.type}`);
     const p = this.ptrs(op, { out, inp, weight: weight.data });
     const quantized = weight.type === 'q8_0' || weight.type === 'q4_0';
-    // Few rows: read the weights once in their stored type. Quantized weights take that path up to
-    // MATVEC_MAX_N_QUANT rows (int8 dot products beat dequantizing panels for the gemm by ~10× at
-    // 4-8 rows), as far as the quantized activations fit the scratch.
+    // Few rows: read the weights once in their stored type, as far as the quantized activations
+    // fit the scratch. More rows of quantized weights: the integer gemm (gemm-q.ts). Both quantize
+    // the activations per 32-block as llama.cpp does and compute the same integer block sums.
     const qScratch = N * C * 3 + N * (C / 32) * 8 + 64;
     const maxN = quantized ? MATVEC_MAX_N_QUANT : weight.type === 'f16' ? MATVEC_MAX_N_F16 : MATVEC_MAX_N;
     if (N <= maxN && (!quantized || qScratch <= SCRATCH_PER_THREAD)) {
       if (quantized) this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC, SCRATCH_BASE, SCRATCH_PER_THREAD], N * C * OC);
       else this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC], N * C * OC);
+    } else if (quantized) {
+      this.run(p.heap, 'gemm_q', [p.out, OC, p.inp, C, p.weight, spec.kind, N, OC, C, 0, ...this.scratch(p.heap)], N * C * OC);
     } else {
       this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, spec.kind, C, N, OC, C, 0, ...this.scratch(p.heap)], N * C * OC);
     }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReferenceBackend } from '../../src/kernels/reference.js';
 import type { WeightType } from '../../src/kernels/backend.js';
-import { dequantize, quantize } from '../../src/kernels/quant.js';
+import { dequantize, f16ToF32, f32ToF16, quantize, roundActivationsQ8_0 } from '../../src/kernels/quant.js';
 import { Rng } from '../../src/util/rng.js';
 import { maxAbsDiff, randn32, randn64, zeros64 } from './reference-helpers.js';
 
@@ -91,6 +91,19 @@ test('crossEntropyForward = -log softmax of explicit logits; -1 targets give 0',
   }
 });
 
+test('roundActivationsQ8_0: d = f16(max/127), q = nearest-even(x * 127/max), per 32-block', () => {
+  const x = new Float64Array(64);
+  x[0] = 127; x[1] = 2.5; x[2] = 3.5; x[3] = -2.5; x[4] = -127; x[5] = 0.49;  // block 0: d = 1 exactly
+  x[32 + 0] = 1e-3; x[32 + 1] = 0.5e-3;                                         // block 1: d = f16(1e-3/127)
+  roundActivationsQ8_0(x, 2, 32);
+  assert.deepEqual(Array.from(x.subarray(0, 6)), [127, 2, 4, -2, -127, 0]);   // ties go to even
+  const d = f16ToF32(f32ToF16(Math.fround(1e-3 / 127)));
+  assert.equal(x[32], 127 * d);
+  assert.equal(x[33], 64 * d);  // 63.5 -> 64 (even)
+  assert.ok(x.subarray(34).every((v) => v === 0));
+  assert.throws(() => roundActivationsQ8_0(new Float64Array(40), 1, 40), /multiple of 32/);
+});
+
 test('matmulWeight: every weight type equals matmulForward on the dequantized weight; f32 is exact', () => {
   const rng = new Rng(14);
   const N = 3, C = 64, OC = 5;
@@ -101,9 +114,12 @@ test('matmulWeight: every weight type equals matmulForward on the dequantized we
     const data = quantize(type, w, OC, C);
     const out = new Float32Array(N * OC), viaDeq = new Float32Array(N * OC);
     ref.matmulWeight(out, x, { type, rows: OC, cols: C, data }, N);
-    ref.matmulForward(viaDeq, x, dequantize(type, data, OC, C), N, C, OC);
+    // block-quantized weights meet activations rounded to Q8_0 per 32-block (llama.cpp's rule)
+    const xr = Float32Array.from(x);
+    if (type === 'q8_0' || type === 'q4_0') roundActivationsQ8_0(xr, N, C);
+    ref.matmulForward(viaDeq, xr, dequantize(type, data, OC, C), N, C, OC);
     assert.deepEqual(out, viaDeq, type);
-    const tol = { f32: 0, f16: 0.02, q8_0: 0.1, q4_0: 1.5 }[type];
+    const tol = { f32: 0, f16: 0.02, q8_0: 0.2, q4_0: 1.5 }[type]; // q8_0: 8-bit weights and 8-bit activations
     assert.ok(maxAbsDiff(out, want) <= tol, `${type}: quantization error ${maxAbsDiff(out, want)} > ${tol}`);
   }
   assert.throws(() => ref.matmulWeight(new Float32Array(N * OC), x, { type: 'q8_0', rows: OC, cols: C, data: new Uint8Array(10) }, N),

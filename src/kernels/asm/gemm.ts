@@ -3,8 +3,8 @@
 // into 8-column panels (kept in L2, one panel in L1), A into 4-row panels of an MC×KC block.
 //   A[i,k] = a[i*aRs + k*aCs]  (any strides: the dW product reads dout transposed)
 //   B: kind NN: B[k,j] = b[k*ldb + j]  (read in place, no packing)
-//      kind NT_*: B[k,j] = W[j, k] of a row-major weight W[N,K] stored as f32/f16/q8_0/q4_0
-//      (packed per block, dequantizing on the way: the prefill path of quantized weights).
+//      kind NT_*: B[k,j] = W[j, k] of a row-major weight W[N,K] stored as f32 or f16 (packed per
+//      block, widened on the way). Block-quantized weights (the B_NT_Q* kinds) take gemm-q.ts.
 // Summation order for every C element: K blocks in order, within a block k ascending — the same
 // whatever the thread partition, so results are identical across thread counts.
 import { fma, claim, halfToFloat } from './simd';
@@ -16,7 +16,7 @@ export const B_NT_Q8_0: i32 = 3;
 export const B_NT_Q4_0: i32 = 4;
 
 const MC: i32 = 64;
-const KC_MAX: i32 = 384; // K blocks are at most this long, multiples of 32 (quantized blocks never straddle)
+const KC_MAX: i32 = 384; // K blocks are at most this long, multiples of 32
 const NC: i32 = 256;
 
 /** Bytes of scratch one gemm call needs (A block, B block, edge tile). */
@@ -138,34 +138,14 @@ function packA(dst: usize, a: usize, aRs: i32, aCs: i32, i0: i32, mc: i32, p0: i
   }
 }
 
-/** Dequantizes W[row, p0..p0+kc) (row-major, K columns, stored as `kind`) into dst[k*8] (stride 8 floats). */
-function dequantColumn(dst: usize, b: usize, kind: i32, ldb: i32, K: i32, row: i32, p0: i32, kc: i32): void {
+/** Widens W[row, p0..p0+kc) (row-major, stored as f32 or f16) into dst[k*8] (stride 8 floats). */
+function widenColumn(dst: usize, b: usize, kind: i32, ldb: i32, K: i32, row: i32, p0: i32, kc: i32): void {
   if (kind == B_NT_F32) {
     const src = b + (<usize>row * <usize>ldb + <usize>p0) * 4;
     for (let k = 0; k < kc; k++) store<f32>(dst + <usize>(k << 5), load<f32>(src + <usize>(k << 2)));
-  } else if (kind == B_NT_F16) {
+  } else {
     const src = b + (<usize>row * <usize>ldb + <usize>p0) * 2;
     for (let k = 0; k < kc; k++) store<f32>(dst + <usize>(k << 5), f16(load<u16>(src + <usize>(k << 1))));
-  } else if (kind == B_NT_Q8_0) {
-    const src = b + <usize>row * <usize>((K >> 5) * 34) + <usize>((p0 >> 5) * 34);
-    for (let blk = 0; blk < (kc >> 5); blk++) {
-      const bp = src + <usize>(blk * 34);
-      const d = f16(load<u16>(bp));
-      const o = dst + <usize>(blk << 10);
-      for (let j = 0; j < 32; j++) store<f32>(o + <usize>(j << 5), d * <f32>load<i8>(bp + 2 + <usize>j));
-    }
-  } else {
-    const src = b + <usize>row * <usize>((K >> 5) * 18) + <usize>((p0 >> 5) * 18);
-    for (let blk = 0; blk < (kc >> 5); blk++) {
-      const bp = src + <usize>(blk * 18);
-      const d = f16(load<u16>(bp));
-      const o = dst + <usize>(blk << 10);
-      for (let j = 0; j < 16; j++) {
-        const q = <i32>load<u8>(bp + 2 + <usize>j);
-        store<f32>(o + <usize>(j << 5), d * <f32>((q & 15) - 8));
-        store<f32>(o + <usize>((j + 16) << 5), d * <f32>((q >> 4) - 8));
-      }
-    }
   }
 }
 
@@ -201,7 +181,7 @@ function packBT(dst: usize, b: usize, kind: i32, ldb: i32, K: i32, j0: i32, nc: 
       }
     } else {
       for (let c = 0; c < 8; c++) {
-        if (c < cols) dequantColumn(panel + <usize>(c << 2), b, kind, ldb, K, j0 + jp + c, p0, kc);
+        if (c < cols) widenColumn(panel + <usize>(c << 2), b, kind, ldb, K, j0 + jp + c, p0, kc);
         else for (let k = 0; k < kc; k++) store<f32>(panel + <usize>((k * 8 + c) << 2), 0);
       }
     }

@@ -1,0 +1,42 @@
+// Activation quantization for the block-quantized weight products, exactly as llama.cpp's x86 CPU
+// path quantizes a row into its Q8_0 "vec_dot_type" before an integer dot product:
+//   per 32-block: m = max|x|,  d = f16(m / 127)  (the stored scale),  q = nearest-even(x · 127/m).
+// Shared by decode (matvec.ts) and prefill (gemm-q.ts), so both see the same integers and scales.
+
+/** x rounded to the nearest f16 value (ties to even), returned as f32: GGML_FP32_TO_FP16 then back. */
+export function roundToHalf(x: f32): f32 {
+  const bits = reinterpret<u32>(x);
+  const mag = bits & 0x7fffffff;
+  const sign = bits & 0x80000000;
+  if (mag >= 0x7f800000) return x;                                   // Inf / NaN
+  if (mag >= 0x477ff000) return reinterpret<f32>(sign | 0x7f800000); // >= 65520: f16 overflow
+  if (mag < 0x38800000) {
+    // f16 subnormal range: multiples of 2^-24 (the scalings by powers of two are exact)
+    return f32.nearest(x * <f32>16777216) * <f32>5.9604644775390625e-8;
+  }
+  // normal: round the 23-bit mantissa to 10 bits, ties to even (a carry into the exponent is right)
+  return reinterpret<f32>(sign | ((mag + 0xfff + ((mag >> 13) & 1)) & 0xffffe000));
+}
+
+/**
+ * Quantizes the 32 floats at src: writes 32 int16 values (each in [-127, 127]) at dst and
+ * returns the block's scale d (0 for an all-zero block). `sum` receives Σq (the zero-point term
+ * of q4_0's biased nibbles).
+ */
+export let blockSum: i32 = 0;
+export function quantizeBlock32(src: usize, dst: usize): f32 {
+  let amax = f32x4.splat(0);
+  for (let j = 0; j < 32; j += 4) amax = f32x4.max(amax, f32x4.abs(v128.load(src + <usize>(j << 2))));
+  const m = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)),
+    max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+  const id = f32x4.splat(m != 0 ? <f32>127 / m : 0);
+  let sum = i32x4.splat(0);
+  for (let j = 0; j < 32; j += 8) {
+    const lo = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(src + <usize>(j << 2)), id)));
+    const hi = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(src + <usize>((j + 4) << 2)), id)));
+    sum = i32x4.add(sum, i32x4.add(lo, hi));
+    v128.store(dst + <usize>(j << 1), i16x8.narrow_i32x4_s(lo, hi));
+  }
+  blockSum = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
+  return roundToHalf(m / 127);
+}

@@ -18,12 +18,13 @@ export function roundToHalf(x: f32): f32 {
   return reinterpret<f32>(sign | ((mag + 0xfff + ((mag >> 13) & 1)) & 0xffffe000));
 }
 
+/** Σq of the block quantizeBlock32 last quantized (the zero-point term of q4_0's biased nibbles). */
+export let blockSum: i32 = 0;
+
 /**
  * Quantizes the 32 floats at src: writes 32 int16 values (each in [-127, 127]) at dst and
- * returns the block's scale d (0 for an all-zero block). `sum` receives Σq (the zero-point term
- * of q4_0's biased nibbles).
+ * returns the block's scale d (0 for an all-zero block); leaves Σq in blockSum.
  */
-export let blockSum: i32 = 0;
 export function quantizeBlock32(src: usize, dst: usize): f32 {
   let amax = f32x4.splat(0);
   for (let j = 0; j < 32; j += 4) amax = f32x4.max(amax, f32x4.abs(v128.load(src + <usize>(j << 2))));

@@ -1,10 +1,10 @@
 /**
  * A checkpoint's weights placed in the backend's memory for inference, kept in their stored type
  * (f32, f16, q8_0, q4_0) for matmulWeight; bf16 is widened to f32 (no kernel reads bf16) and 1-D
- * norms are f32. Each layer gets its own arena holding its weights and the activations of one
- * prefill chunk, so a model larger than one 4 GiB WebAssembly memory spans several memories: the
- * small residual stream is copied into each layer's arena as the forward reaches it.
- */
+ * norms are f32. Layers are placed in groups of at most ~1 GiB, each group in one arena with the
+ * activations of one prefill chunk and the RoPE tables shared by its layers, so a model larger
+ * than one 4 GiB WebAssembly memory spans several memories: the small residual stream is copied
+ * into the next group's arena as the forward reaches it. */
 import { headDim, kvDim, type LlamaConfig } from '../model/config.js';
 import { ropeTables, type Arena, type Backend, type F32, type Weight, type WeightType } from '../kernels/backend.js';
 import { arenaBytes } from '../kernels/arena.js';
@@ -13,7 +13,7 @@ import type { Checkpoint, TensorEntry } from '../formats/index.js';
 import { asF32, asU16, decodeToF32 } from '../formats/codec.js';
 import { tensorBytes } from '../formats/dtype.js';
 
-/** Activations of one layer for up to `chunk` rows (tokens) at a time. */
+/** Activations of one layer for up to `chunk` rows (tokens) at a time (shared by the layers of a group). */
 export interface LayerScratch {
   x: F32;     // [chunk, dim] residual stream
   xb: F32;    // [chunk, dim] normed input
@@ -71,11 +71,17 @@ export interface ModelWeights {
   bytes: number;
 }
 
-/** Rows per prefill chunk: bounded so each layer's scratch stays a few MiB. */
+/** Bytes of layers placed in one arena (with their shared activations and RoPE tables). */
+const GROUP_BYTES = 1 << 30;
+
+/**
+ * Rows per prefill chunk: 128 (the integer and float gemms run at full speed from there), bounded
+ * so a group's activations stay within 64 MiB (128 rows up to the 7B shape, 83 for 65B).
+ */
 export function prefillChunk(c: LlamaConfig, requested?: number): number {
   // the LayerScratch buffers for one row (see scratch())
   const rowBytes = 4 * (7 * c.dim + 4 * kvDim(c) + 5 * c.hiddenDim + 1);
-  const fit = Math.floor((12 << 20) / rowBytes);
+  const fit = Math.floor((64 << 20) / rowBytes);
   return Math.max(8, Math.min(requested ?? 128, fit, c.maxSeqLen));
 }
 
@@ -176,33 +182,41 @@ export function loadWeights(ckpt: Checkpoint, backend: Backend, opts: LoadWeight
 
   const layers: LayerWeights[] = [];
   const names = ['attention.wq', 'attention.wk', 'attention.wv', 'attention.wo', 'feed_forward.w1', 'feed_forward.w2', 'feed_forward.w3'];
-  for (let l = 0; l < c.nLayers; l++) {
-    const p = `layers.${l}.`;
-    const mats = names.map((n) => t(`${p}${n}.weight`));
-    const [eq, ek, ev, eo, e1, e2, e3] = mats;
-    const fuseQkv = sameType([eq, ek, ev]);
-    const fuseGateUp = sameType([e1, e3]);
-    const sizes = [
-      ...mats.map((m) => raw(weightBytes(m))), f32(c.dim), f32(c.dim), f32(cos.length), f32(sin.length),
-      f32(chunk * c.dim), f32(chunk * c.dim), f32(chunk), f32(chunk * c.dim), f32(chunk * kvDim(c)), f32(chunk * kvDim(c)),
-      f32(chunk * c.dim), f32(chunk * c.dim), f32(chunk * c.hiddenDim), f32(chunk * c.hiddenDim), f32(chunk * c.hiddenDim),
-      f32(chunk * (c.dim + 2 * kvDim(c))), f32(chunk * 2 * c.hiddenDim),
-    ];
+  const layerSizes = (l: number) => [
+    ...names.map((n) => raw(weightBytes(t(`layers.${l}.${n}.weight`)))), f32(c.dim), f32(c.dim),
+  ];
+  const sharedSizes = [
+    f32(cos.length), f32(sin.length),
+    f32(chunk * c.dim), f32(chunk * c.dim), f32(chunk), f32(chunk * c.dim), f32(chunk * kvDim(c)), f32(chunk * kvDim(c)),
+    f32(chunk * c.dim), f32(chunk * c.dim), f32(chunk * c.hiddenDim), f32(chunk * c.hiddenDim), f32(chunk * c.hiddenDim),
+    f32(chunk * (c.dim + 2 * kvDim(c))), f32(chunk * 2 * c.hiddenDim),
+  ];
+  for (let l0 = 0; l0 < c.nLayers;) {
+    // as many layers as fit GROUP_BYTES (at least one)
+    let sizes = [...sharedSizes, ...layerSizes(l0)];
+    let l1 = l0 + 1;
+    while (l1 < c.nLayers && arenaBytes([...sizes, ...layerSizes(l1)]) <= GROUP_BYTES) sizes = [...sizes, ...layerSizes(l1++)];
     const bytes = arenaBytes(sizes);
     totalBytes += bytes;
-    const arena = backend.createArena(bytes, `layer ${l}`);
-    const qkv = fuseQkv ? { fused: loadStacked(arena, [eq, ek, ev], `${p}attention.wqkv`) }
-      : { wq: loadWeight(arena, eq), wk: loadWeight(arena, ek), wv: loadWeight(arena, ev) };
-    const wo = loadWeight(arena, eo);
-    const gateUp = fuseGateUp ? { fused: loadStacked(arena, [e1, e3], `${p}feed_forward.w13`) }
-      : { w1: loadWeight(arena, e1), w3: loadWeight(arena, e3) };
-    const w2 = loadWeight(arena, e2);
-    const attnNorm = loadNorm(arena, t(`${p}attention_norm.weight`));
-    const ffnNorm = loadNorm(arena, t(`${p}ffn_norm.weight`));
-    const lc = arena.f32(`${p}rope.cos`, [positions, hd / 2]); lc.set(cos);
-    const ls = arena.f32(`${p}rope.sin`, [positions, hd / 2]); ls.set(sin);
-    layers.push({ arena, attnNorm, qkv, wo, ffnNorm, gateUp, w2, cos: lc, sin: ls, s: scratch(arena, c, chunk, `${p}act`) });
-    opts.onProgress?.(l + 2, total, `layer ${l}`);
+    const arena = backend.createArena(bytes, `layers ${l0}-${l1 - 1}`);
+    const lc = arena.f32(`layers.${l0}-${l1 - 1}.rope.cos`, [positions, hd / 2]); lc.set(cos);
+    const ls = arena.f32(`layers.${l0}-${l1 - 1}.rope.sin`, [positions, hd / 2]); ls.set(sin);
+    const s = scratch(arena, c, chunk, `layers.${l0}-${l1 - 1}.act`);
+    for (let l = l0; l < l1; l++) {
+      const p = `layers.${l}.`;
+      const [eq, ek, ev, eo, e1, e2, e3] = names.map((n) => t(`${p}${n}.weight`));
+      const qkv = sameType([eq, ek, ev]) ? { fused: loadStacked(arena, [eq, ek, ev], `${p}attention.wqkv`) }
+        : { wq: loadWeight(arena, eq), wk: loadWeight(arena, ek), wv: loadWeight(arena, ev) };
+      const wo = loadWeight(arena, eo);
+      const gateUp = sameType([e1, e3]) ? { fused: loadStacked(arena, [e1, e3], `${p}feed_forward.w13`) }
+        : { w1: loadWeight(arena, e1), w3: loadWeight(arena, e3) };
+      const w2 = loadWeight(arena, e2);
+      const attnNorm = loadNorm(arena, t(`${p}attention_norm.weight`));
+      const ffnNorm = loadNorm(arena, t(`${p}ffn_norm.weight`));
+      layers.push({ arena, attnNorm, qkv, wo, ffnNorm, gateUp, w2, cos: lc, sin: ls, s });
+      opts.onProgress?.(l + 2, total, `layer ${l}`);
+    }
+    l0 = l1;
   }
 
   const out = t('output.weight');

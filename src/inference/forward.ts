@@ -37,6 +37,11 @@ export class KvCache {
     }
   }
 
+  /** Gives the cache's memory back to the backend. */
+  release(): void {
+    for (const g of new Set(this.layers.map((L) => L.group))) g.arena.release();
+  }
+
   /** Copies the first `length` positions into another cache of the same model. */
   copyInto(other: KvCache, length: number): void {
     const n = length * kvDim(this.config);

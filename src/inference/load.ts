@@ -36,10 +36,17 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
       throw new Error(`context length ${contextLength} must be an integer in 1..${c.maxSeqLen} (the model's maximum)`);
     }
     const backend = opts.backend ?? (await defaultBackend(opts.threads));
-    const weights = loadWeights(ckpt, backend, { chunk: opts.chunk, positions: contextLength, onProgress: opts.onProgress });
+    let weights;
+    try {
+      weights = loadWeights(ckpt, backend, { chunk: opts.chunk, positions: contextLength, onProgress: opts.onProgress });
+    } catch (e) {
+      if (!opts.backend) backend.dispose();
+      throw e;
+    }
     return new LlamaModel(backend, weights, tokenizer, {
       name: basename(path), contextLength,
       eosId: tokenizer?.eosId ?? ckpt.specialIds?.eos,
+      ownsBackend: opts.backend === undefined,
     });
   } finally {
     ckpt.close();

@@ -41,6 +41,7 @@ class KvSequence implements Sequence {
   append(tokens: readonly number[], logprobs: 'none' | 'last' | 'all'): Float32Array {
     if (this.disposed) throw new Error('append on a disposed sequence');
     const m = this.model;
+    m.checkLive();
     const V = m.config.vocabSize;
     const n = tokens.length;
     if (this.len + n > m.contextLength) {
@@ -80,7 +81,7 @@ class KvSequence implements Sequence {
     this.len = Math.min(this.len, n);
   }
 
-  /** Hands the KV cache back to the model for the next sequence (backend memory is never freed). */
+  /** Hands the KV cache back to the model for the next sequence. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -93,6 +94,8 @@ export interface LlamaModelOptions {
   contextLength: number;
   /** id generation stops at (default: the tokenizer's EOS) */
   eosId?: number;
+  /** dispose() disposes the backend too (loadModel created it for this model) */
+  ownsBackend?: boolean;
 }
 
 export class LlamaModel implements LoadedModel {
@@ -100,18 +103,29 @@ export class LlamaModel implements LoadedModel {
   readonly name: string;
   readonly contextLength: number;
   private readonly eosId: number;
+  private readonly ownsBackend: boolean;
+  private disposed = false;
 
   constructor(readonly backend: Backend, readonly weights: ModelWeights, readonly tokenizer: TextTokenizer | null, opts: LlamaModelOptions) {
     this.config = weights.config;
     this.name = `${opts.name} (${weights.typeSummary})`;
     this.contextLength = opts.contextLength;
     this.eosId = opts.eosId ?? tokenizer?.eosId ?? -1;
+    this.ownsBackend = opts.ownsBackend ?? false;
   }
 
+  /** Disposed sequences' caches, reused by new ones. */
   private readonly freeCaches: KvCache[] = [];
+  /** Every cache this model made (pooled or in use), released with the model. */
+  private readonly allCaches = new Set<KvCache>();
+
+  checkLive(): void {
+    if (this.disposed) throw new Error(`${this.name} is disposed: load the model again to use it`);
+  }
 
   /** One decode step for several of this model's sequences, one pass over the weights. */
   readonly decodeBatch: DecodeBatch = (seqs, tokens) => {
+    this.checkLive();
     if (seqs.length !== tokens.length) throw new Error(`decodeBatch: ${seqs.length} sequences but ${tokens.length} tokens`);
     const V = this.config.vocabSize;
     checkIds(tokens, V);
@@ -137,14 +151,15 @@ export class LlamaModel implements LoadedModel {
   };
 
   newSequence(): Sequence {
+    this.checkLive();
     return new KvSequence(this, this.takeCache(1));
   }
 
   /**
    * A KV cache for at least `positions` positions: the smallest fitting one from the pool of
    * disposed sequences, or a new one. Caches grow in steps (256, then doubling, up to the context
-   * length), so a short sequence does not reserve the whole context; backend memory is never
-   * freed, so outgrown caches wait in the pool.
+   * length), so a short sequence does not reserve the whole context; outgrown caches wait in the
+   * pool (their memory returns to the backend with the model).
    */
   takeCache(positions: number): KvCache {
     let best = -1;
@@ -154,7 +169,9 @@ export class LlamaModel implements LoadedModel {
     if (best >= 0) return this.freeCaches.splice(best, 1)[0];
     let cap = Math.min(this.contextLength, 256);
     while (cap < positions) cap = Math.min(this.contextLength, cap * 2);
-    return new KvCache(this.backend, this.config, cap, this.weights.chunk);
+    const cache = new KvCache(this.backend, this.config, cap, this.weights.chunk);
+    this.allCaches.add(cache);
+    return cache;
   }
 
   releaseCache(c: KvCache): void { this.freeCaches.push(c); }
@@ -210,5 +227,19 @@ export class LlamaModel implements LoadedModel {
     return { text: stream ? stream.emittedText : '', tokens, finishReason, promptTokens };
   }
 
-  dispose(): void { /* arenas are reclaimed with the backend */ }
+  /**
+   * Gives the weights' and the KV caches' memory back to the backend (newest first, so the space
+   * is reclaimed for the next model), and disposes the backend when loadModel made it for this
+   * model. Sequences of a disposed model refuse further use.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const arenas = [...this.weights.layers.map((L) => L.arena), this.weights.head.arena];
+    for (const c of [...this.allCaches].reverse()) c.release();
+    this.allCaches.clear();
+    this.freeCaches.length = 0;
+    for (const a of [...new Set(arenas)].reverse()) a.release();
+    if (this.ownsBackend) this.backend.dispose();
+  }
 }

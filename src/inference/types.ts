@@ -64,6 +64,7 @@ export interface LoadedModel {
   /** Prefill the prompt, then sample; onToken streams each token; abort via signal. */
   generate(promptIds: readonly number[], opts: SamplingOptions,
     onToken?: (t: GeneratedToken) => void, signal?: AbortSignal): Promise<GenerationResult>;
+  /** Releases the weights and caches (and the backend, when the loader made it); the model is unusable after. */
   dispose(): void;
 }
 

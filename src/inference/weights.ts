@@ -157,7 +157,19 @@ export interface LoadWeightsOptions {
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
+/** The weights in the backend's memory; on a failure (a corrupt tensor, out of memory) what was placed is released. */
 export function loadWeights(ckpt: Checkpoint, backend: Backend, opts: LoadWeightsOptions = {}): ModelWeights {
+  const arenas: Arena[] = [];
+  const newArena = (bytes: number, label: string) => { const a = backend.createArena(bytes, label); arenas.push(a); return a; };
+  try {
+    return placeWeights(ckpt, newArena, opts);
+  } catch (e) {
+    for (const a of arenas.reverse()) a.release();
+    throw e;
+  }
+}
+
+function placeWeights(ckpt: Checkpoint, newArena: (bytes: number, label: string) => Arena, opts: LoadWeightsOptions): ModelWeights {
   const c = ckpt.config;
   const chunk = prefillChunk(c, opts.chunk);
   const t = (name: string) => ckpt.tensors.get(name)!;
@@ -198,7 +210,7 @@ export function loadWeights(ckpt: Checkpoint, backend: Backend, opts: LoadWeight
     while (l1 < c.nLayers && arenaBytes([...sizes, ...layerSizes(l1)]) <= GROUP_BYTES) sizes = [...sizes, ...layerSizes(l1++)];
     const bytes = arenaBytes(sizes);
     totalBytes += bytes;
-    const arena = backend.createArena(bytes, `layers ${l0}-${l1 - 1}`);
+    const arena = newArena(bytes, `layers ${l0}-${l1 - 1}`);
     const lc = arena.f32(`layers.${l0}-${l1 - 1}.rope.cos`, [positions, hd / 2]); lc.set(cos);
     const ls = arena.f32(`layers.${l0}-${l1 - 1}.rope.sin`, [positions, hd / 2]); ls.set(sin);
     const s = scratch(arena, c, chunk, `layers.${l0}-${l1 - 1}.act`);
@@ -222,7 +234,7 @@ export function loadWeights(ckpt: Checkpoint, backend: Backend, opts: LoadWeight
   const out = t('output.weight');
   const headBytes = arenaBytes([raw(weightBytes(out)), f32(c.dim), f32(chunk * c.dim), f32(chunk * c.dim), f32(chunk), f32(chunk * c.vocabSize)]);
   totalBytes += headBytes;
-  const harena = backend.createArena(headBytes, 'head');
+  const harena = newArena(headBytes, 'head');
   const head: HeadWeights = {
     arena: harena,
     output: loadWeight(harena, out),

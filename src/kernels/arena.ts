@@ -11,11 +11,15 @@ export class BumpArena implements Arena {
   private used = 0;
   readonly views: { name: string; shape: readonly number[]; view: ArrayBufferView }[] = [];
 
+  private released = false;
+
   constructor(
     readonly buffer: ArrayBufferLike,
     readonly byteOffset: number,
     readonly bytes: number,
     readonly label = 'arena',
+    /** called once by release(): the owner takes the region back */
+    private readonly onRelease?: () => void,
   ) {
     if (byteOffset % ALIGN !== 0) throw new Error(`${label}: byteOffset ${byteOffset} is not ${ALIGN}-byte aligned`);
     if (byteOffset + bytes > buffer.byteLength) {
@@ -32,8 +36,15 @@ export class BumpArena implements Arena {
    */
   protected capacity: number;
 
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.onRelease?.();
+  }
+
   /** Reserves `nbytes` (rounded up to ALIGN), zeroed; returns its byte offset in `buffer`. */
   protected take(name: string, nbytes: number): number {
+    if (this.released) throw new Error(`${this.label}: allocating '${name}' in a released arena`);
     const start = this.used;
     const end = start + Math.ceil(nbytes / ALIGN) * ALIGN;
     if (end > this.capacity) {

@@ -53,6 +53,11 @@ export interface Arena {
   u16(name: string, shape: readonly number[]): Uint16Array;
   /** The named views carved so far, in order. */
   readonly views: ReadonlyArray<{ name: string; shape: readonly number[]; view: ArrayBufferView }>;
+  /**
+   * Gives the region back to the backend for later arenas (a loaded model's weights and caches,
+   * when it is disposed). Its views must not be used afterwards; carving more throws.
+   */
+  release(): void;
 }
 
 export interface Backend {

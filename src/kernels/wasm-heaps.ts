@@ -30,6 +30,8 @@ export type Exports = Record<string, unknown> & {
 
 export class Heap {
   top: number;
+  /** Regions handed out, in address order; released ones are reclaimed from the top down. */
+  readonly regions: { start: number; released: boolean }[] = [];
   /** The work-claim counters the parallel kernels take chunks from. */
   readonly counters: Int32Array;
   constructor(readonly index: number, readonly memory: WebAssembly.Memory, readonly exports: Exports, start: number) {
@@ -66,8 +68,10 @@ export class HeapSet {
   }
 
   /**
-   * An arena in the newest heap (a new heap when it would pass the limit), or, with `inHeap`, in
-   * that heap (for kernel scratch that must sit next to a call's arrays; an error if it is full).
+   * An arena in the first heap with room at its top (a new heap when none has), or, with `inHeap`,
+   * in that heap (for kernel scratch that must sit next to a call's arrays; an error if it is full).
+   * Released arenas are reclaimed from the top of their heap down (memories cannot shrink, but the
+   * space is reused): disposing a model and loading another reuses the memory.
    */
   createArena(bytes: number, label = 'arena', inHeap?: number): Arena {
     if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`createArena(${label}): invalid size ${bytes}`);
@@ -76,7 +80,7 @@ export class HeapSet {
       throw new Error(`createArena(${label}): ${bytes} bytes do not fit one WebAssembly memory ` +
         `(${this.maxHeapBytes} bytes, ${this.maxHeapBytes - this.heapStart - SLACK} usable); split it into several arenas`);
     }
-    let heap = inHeap === undefined ? this.heaps[this.heaps.length - 1] : this.heaps[inHeap];
+    let heap = inHeap === undefined ? this.heaps.find((h) => h.top + need + SLACK <= this.maxHeapBytes) : this.heaps[inHeap];
     if (inHeap !== undefined && (!heap || heap.top + need + SLACK > this.maxHeapBytes)) {
       throw new Error(`createArena(${label}): ${bytes} bytes do not fit in WebAssembly memory ${inHeap} ` +
         `(${heap ? this.maxHeapBytes - heap.top - SLACK : 0} bytes left there)`);
@@ -94,9 +98,17 @@ export class HeapSet {
     // A grown shared memory hands out a new (longer) SharedArrayBuffer; older views stay valid.
     const buffer = heap.memory.buffer;
     this.heapOfBuffer.set(buffer, heap);
-    const arena = new BumpArena(buffer, heap.top, bytes, label);
+    const region = { start: heap.top, released: false };
+    const owner = heap;
+    const arena = new BumpArena(buffer, heap.top, bytes, label, () => this.release(owner, region));
+    heap.regions.push(region);
     heap.top += need;
     return arena;
+  }
+
+  private release(heap: Heap, region: { start: number; released: boolean }): void {
+    region.released = true;
+    while (heap.regions.length && heap.regions[heap.regions.length - 1].released) heap.top = heap.regions.pop()!.start;
   }
 
   /** Resolves the arrays of one call to byte offsets, checking they live in one heap. */

@@ -146,3 +146,44 @@ test('layers whose q/k/v or w1/w3 differ in storage type (not fused) give the sa
   for (let i = 0; i < fused.lp.length; i++) d = Math.max(d, Math.abs(fused.lp[i] - mixed.lp[i]));
   assert.ok(d < 1e-5, `max |diff| ${d}`);
 });
+
+test('dispose gives the memory back: a model loaded again after dispose does not grow the backend', async () => {
+  const { createWasmBackend } = await import('../../src/kernels/wasm.js');
+  const cfg = makeConfig({ dim: 64, nLayers: 2, nHeads: 4, hiddenDim: 96, vocabSize: 512, maxSeqLen: 64, normEps: 1e-5 });
+  const p = join(dir, 'dispose.gguf');
+  saveGgufCheckpoint(syntheticCheckpoint(cfg, { seed: 6, std: 0.1, embeddingStd: 1 }), p);
+  const backend = await createWasmBackend({ threads: 1 });
+  try {
+    const first = await loadModel(p, { backend });
+    const seq = first.newSequence();
+    const row = seq.append([1, 5, 9], 'last');
+    first.newSequence().append([1, 2], 'none'); // a second cache, still in use at dispose
+    const bytes = backend.memoryBytes;
+    first.dispose();
+    assert.throws(() => seq.append([3], 'last'), /is disposed: load the model again/);
+    assert.throws(() => first.newSequence(), /is disposed/);
+    for (let i = 0; i < 3; i++) {
+      const m = await loadModel(p, { backend });
+      assert.deepEqual(m.newSequence().append([1, 5, 9], 'last'), row, 'same weights, same results in reused memory');
+      m.dispose();
+    }
+    assert.equal(backend.memoryBytes, bytes);
+  } finally { backend.dispose(); }
+});
+
+test('a tensor that fails to read releases what was placed before the error', async () => {
+  const { createWasmBackend } = await import('../../src/kernels/wasm.js');
+  const { loadWeights } = await import('../../src/inference/weights.js');
+  const cfg = makeConfig({ dim: 64, nLayers: 3, nHeads: 4, hiddenDim: 96, vocabSize: 512, maxSeqLen: 64, normEps: 1e-5 });
+  const ckpt = syntheticCheckpoint(cfg, { seed: 6 });
+  const tensors = new Map(ckpt.tensors);
+  const bad = tensors.get('output.weight')!; // read last, after every layer is in place
+  tensors.set('output.weight', { ...bad, read: () => { throw new Error(`${bad.source}: checksum mismatch`); } });
+  const backend = await createWasmBackend({ threads: 1 });
+  try {
+    const marker = () => { const a = backend.createArena(64, 'marker'); const o = a.f32('m', [1]).byteOffset; a.release(); return o; };
+    const mark = marker();
+    assert.throws(() => loadWeights({ ...ckpt, tensors }, backend), /output.weight'?: checksum mismatch/);
+    assert.equal(marker(), mark, 'nothing stayed allocated');
+  } finally { backend.dispose(); }
+});

@@ -100,3 +100,28 @@ test('createBackend options are checked', async () => {
   const r = await createBackend({ kind: 'reference' });
   assert.equal(r.threads, 1);
 });
+
+test('released arenas are reclaimed from the top of their memory, zeroed for their next owner', async () => {
+  const b = await createWasmBackend({ threads: 1 });
+  try {
+    const a = b.createArena(1 << 20, 'a');
+    const x = b.createArena(1 << 20, 'x');
+    const xv = x.f32('v', [4]);
+    xv.fill(7);
+    const grown = b.memoryBytes;
+    x.release();
+    assert.throws(() => x.f32('more', [1]), /x: allocating 'more' in a released arena/);
+    const y = b.createArena(1 << 20, 'y');
+    const yv = y.f32('v', [4]);
+    assert.equal(yv.byteOffset, xv.byteOffset, 'the space of the released arena is reused');
+    assert.deepEqual(Array.from(yv), [0, 0, 0, 0]);
+    // releasing below the top waits until everything above it is released too
+    a.release();
+    const z = b.createArena(1 << 10, 'z');
+    assert.ok(z.f32('v', [1]).byteOffset > yv.byteOffset);
+    z.release(); y.release();
+    const again = b.createArena(2 << 20, 'again');
+    assert.ok(again.f32('v', [1]).byteOffset < yv.byteOffset, 'both regions came back');
+    assert.equal(b.memoryBytes, grown, 'the memory did not grow');
+  } finally { b.dispose(); }
+});

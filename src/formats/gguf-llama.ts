@@ -7,7 +7,7 @@
 import { makeConfig, paramSpecs, type LlamaConfig } from '../model/config.js';
 import { validateTensors, type Checkpoint, type TensorEntry } from './checkpoint.js';
 import { GgufType, gv, openGguf, writeGguf, type GgufTensorToWrite, type GgufValue } from './gguf.js';
-import { isQuantized, canStore, type DType } from './dtype.js';
+import { isQuantized, isKQuant, canStore, type DType } from './dtype.js';
 import { convertBytes } from './codec.js';
 import type { ByteSource } from './byte-source.js';
 
@@ -139,7 +139,7 @@ export function openGgufCheckpoint(source: string | ByteSource): Checkpoint {
 }
 
 /** general.file_type values (llama.cpp's LLAMA_FTYPE_*) for a model of mostly this type. */
-const FILE_TYPE: Record<DType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+const FILE_TYPE: Record<DType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32, q4_k: 15, q5_k: 17, q6_k: 18 };
 
 export interface GgufSaveOptions {
   /** storage type of the 2-D weights; 1-D norms always stay f32 (as llama.cpp does). Default: keep each tensor's type. */
@@ -155,7 +155,7 @@ export function targetType(t: TensorEntry, want: DType | undefined): DType {
   if (t.shape.length === 1) return 'f32';
   const ty = want ?? t.dtype;
   if (isQuantized(ty) && !canStore(ty, t.shape)) {
-    throw new Error(`cannot store '${t.name}' [${t.shape.join(', ')}] as ${ty}: its rows need a multiple of 32 values`);
+    throw new Error(`cannot store '${t.name}' [${t.shape.join(', ')}] as ${ty}: its rows need a multiple of ${isKQuant(ty) ? 256 : 32} values`);
   }
   return ty;
 }

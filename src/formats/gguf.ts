@@ -28,7 +28,7 @@ export interface GgufValue {
 }
 
 /** ggml tensor types this project reads and writes; any other is reported by number and name. */
-const GGML_TYPES: Record<number, DType> = { 0: 'f32', 1: 'f16', 2: 'q4_0', 8: 'q8_0', 30: 'bf16' };
+const GGML_TYPES: Record<number, DType> = { 0: 'f32', 1: 'f16', 2: 'q4_0', 8: 'q8_0', 12: 'q4_k', 13: 'q5_k', 14: 'q6_k', 30: 'bf16' };
 const GGML_TYPE_NAMES: Record<number, string> = {
   0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 9: 'Q8_1', 10: 'Q2_K',
   11: 'Q3_K', 12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 15: 'Q8_K', 16: 'IQ2_XXS', 17: 'IQ2_XS', 18: 'IQ3_XXS',
@@ -221,7 +221,7 @@ export function openGguf(source: string | ByteSource): GgufFile {
       if (!dtype) {
         const known = GGML_TYPE_NAMES[t.ggmlType];
         throw new Error(`${path}: tensor '${t.name}' (info at byte ${t.at}) has ggml type ${t.ggmlType}` +
-          `${known ? ` (${known})` : ' (unknown)'}, which llama-ts does not support; supported: F32, F16, BF16, Q8_0, Q4_0 ` +
+          `${known ? ` (${known})` : ' (unknown)'}, which llama-ts does not support; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K ` +
           `(requantize with llama-quantize or convert from an F16/F32 file)`);
       }
       if (t.offset % alignment !== 0) throw new Error(`${path}: tensor '${t.name}' data offset ${t.offset} is not aligned to ${alignment}`);

@@ -8,10 +8,11 @@
 import { headDim, kvDim, type LlamaConfig } from '../model/config.js';
 import { ropeTables, type Arena, type Backend, type F32, type Weight, type WeightType } from '../kernels/backend.js';
 import { arenaBytes } from '../kernels/arena.js';
-import { dequantizeRow } from '../kernels/quant.js';
+import { dequantizeRow, quantizeQ8_0 } from '../kernels/quant.js';
+import { dequantizeRowK, type KQuantType } from '../kernels/quant-k.js';
 import type { Checkpoint, TensorEntry } from '../formats/index.js';
 import { asF32, asU16, decodeToF32 } from '../formats/codec.js';
-import { tensorBytes } from '../formats/dtype.js';
+import { isKQuant, tensorBytes } from '../formats/dtype.js';
 
 /** Activations of one layer for up to `chunk` rows (tokens) at a time (shared by the layers of a group). */
 export interface LayerScratch {
@@ -54,7 +55,8 @@ export interface HeadWeights {
 
 /** The token embedding stays outside the backend's memory: only looked up, a few rows at a time. */
 export interface EmbeddingTable {
-  type: WeightType;
+  /** the stored type (a K-quant stays one: rows are decoded as they are looked up) */
+  type: WeightType | KQuantType;
   data: Float32Array | Uint16Array | Uint8Array;
   rows: number;
   cols: number;
@@ -85,7 +87,19 @@ export function prefillChunk(c: LlamaConfig, requested?: number): number {
   return Math.max(8, Math.min(requested ?? 128, fit, c.maxSeqLen));
 }
 
-const weightType = (e: TensorEntry): WeightType => (e.dtype === 'bf16' ? 'f32' : e.dtype);
+/**
+ * The type a tensor is kept in for the kernels: its own, except bf16 (widened to f32) and the
+ * K-quants, which have no dot-product kernels here and are re-encoded as Q8_0 (8.5 bits per weight:
+ * the decoded values rounded once more, by at most half a step of max|block|/127).
+ */
+const weightType = (e: TensorEntry): WeightType => (e.dtype === 'bf16' ? 'f32' : isKQuant(e.dtype) ? 'q8_0' : e.dtype);
+
+/** A tensor's bytes in weightType(e), into dst. */
+function readAsWeight(e: TensorEntry, dst: Uint8Array): void {
+  if (e.dtype === 'bf16') dst.set(new Uint8Array(decodeToF32('bf16', e.read(), e.shape).buffer));
+  else if (isKQuant(e.dtype)) quantizeQ8_0(decodeToF32(e.dtype, e.read(), e.shape), e.shape[0], e.shape[1], dst);
+  else e.read(dst); // straight from the file into the backend's memory: no intermediate copy
+}
 
 function weightBytes(e: TensorEntry): number {
   return tensorBytes(weightType(e), e.shape);
@@ -95,17 +109,11 @@ function weightBytes(e: TensorEntry): number {
 function loadWeight(arena: Arena, e: TensorEntry): Weight {
   const [rows, cols] = e.shape;
   const type = weightType(e);
-  if (e.dtype === 'bf16') {
-    const dst = arena.f32(e.name, [rows, cols]);
-    dst.set(decodeToF32('bf16', e.read(), e.shape));
-    return { type, rows, cols, data: dst };
-  }
   let data: Float32Array | Uint16Array | Uint8Array;
   if (type === 'f32') data = arena.f32(e.name, [rows, cols]);
   else if (type === 'f16') data = arena.u16(e.name, [rows, cols]);
-  else data = arena.u8(e.name, e.byteLength);
-  // straight from the file into the backend's memory: no intermediate copy
-  e.read(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  else data = arena.u8(e.name, weightBytes(e));
+  readAsWeight(e, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return { type, rows, cols, data };
 }
 
@@ -123,9 +131,7 @@ function loadStacked(arena: Arena, parts: TensorEntry[], name: string): Weight {
   let off = 0;
   for (const e of parts) {
     const n = weightBytes(e);
-    const dst = all.subarray(off, off + n);
-    if (e.dtype === 'bf16') dst.set(new Uint8Array(decodeToF32('bf16', e.read(), e.shape).buffer));
-    else e.read(dst);
+    readAsWeight(e, all.subarray(off, off + n));
     off += n;
   }
   return { type, rows, cols, data };
@@ -183,7 +189,7 @@ function placeWeights(ckpt: Checkpoint, newArena: (bytes: number, label: string)
 
   // embedding: in JS memory, stored type (bf16 widened)
   const emb = t('tok_embeddings.weight');
-  const embType = weightType(emb);
+  const embType = emb.dtype === 'bf16' ? 'f32' : emb.dtype;
   const embBytes = emb.dtype === 'bf16' ? new Uint8Array(decodeToF32('bf16', emb.read(), emb.shape).buffer) : emb.read();
   const embedding: EmbeddingTable = {
     type: embType, rows: emb.shape[0], cols: emb.shape[1],
@@ -244,7 +250,8 @@ function placeWeights(ckpt: Checkpoint, newArena: (bytes: number, label: string)
   };
   opts.onProgress?.(total, total, 'output');
   const types = new Set([embType, ...layers.flatMap((L) => [L.wo.type, L.w2.type]), head.output.type]);
-  return { config: c, chunk, embedding, layers, head, typeSummary: [...types].join('+'), bytes: totalBytes };
+  const reencoded = [...ckpt.tensors.values()].some((e) => e !== emb && isKQuant(e.dtype)) ? ' (K-quant matrices re-encoded as q8_0)' : '';
+  return { config: c, chunk, embedding, layers, head, typeSummary: [...types].join('+') + reencoded, bytes: totalBytes };
 }
 
 /** out[i, :] = embedding row tokens[i] (dequantized), for i < n. */
@@ -254,6 +261,8 @@ export function embedRows(e: EmbeddingTable, tokens: readonly number[], out: F32
     if (!Number.isInteger(id) || id < 0 || id >= e.rows) {
       throw new Error(`token id ${id} at position ${i} is outside the vocabulary 0..${e.rows - 1}`);
     }
-    dequantizeRow(e.type, e.data, id, e.cols, out.subarray(i * e.cols, (i + 1) * e.cols));
+    const row = out.subarray(i * e.cols, (i + 1) * e.cols);
+    if (e.type === 'q4_k' || e.type === 'q5_k' || e.type === 'q6_k') dequantizeRowK(e.type, e.data as Uint8Array, id, e.cols, row);
+    else dequantizeRow(e.type, e.data, id, e.cols, row);
   }
 }

@@ -81,16 +81,16 @@ test('GGUF errors: bad magic, truncation (names the tensor and byte), unknown ty
   writeFileSync(cutHeader, bytes.subarray(0, 3000));
   assert.throws(() => openGgufCheckpoint(cutHeader), /truncated or corrupt: .* at byte \d+/);
 
-  // patch the ggml type of the first tensor info (token_embd) to 12 = Q4_K
+  // patch the ggml type of the first tensor info (token_embd) to 11 = Q3_K (not supported)
   const g = openGguf(p);
   g.file.close();
   const name = Buffer.from('token_embd.weight');
   const at = bytes.indexOf(name) + name.length + 4 + 2 * 8; // n_dims, ne[0], ne[1]
   const k = Buffer.from(bytes);
-  k.writeUInt32LE(12, at);
-  const kq = join(dir, 'q4k.gguf');
+  k.writeUInt32LE(11, at);
+  const kq = join(dir, 'q3k.gguf');
   writeFileSync(kq, k);
-  assert.throws(() => openGgufCheckpoint(kq), /tensor 'token_embd\.weight' .* ggml type 12 \(Q4_K\)/);
+  assert.throws(() => openGgufCheckpoint(kq), /tensor 'token_embd\.weight' .* ggml type 11 \(Q3_K\)/);
 
   const arch = Buffer.from(bytes);
   const ai = arch.indexOf(Buffer.from('llama', 'utf8'), arch.indexOf(Buffer.from('general.architecture')));
@@ -116,4 +116,41 @@ test('GGUF errors: tokenizer/vocabulary and config/shape mismatches', () => {
   const q = join(dir, 'shape.gguf');
   saveGgufCheckpoint({ ...wide, tensors }, q);
   assert.throws(() => openGgufCheckpoint(q), /'layers\.0\.feed_forward\.w1\.weight' .* has shape \[96, 64\] but the config .* implies \[128, 64\]/);
+});
+
+test('K-quant tensors (Q4_K, Q5_K, Q6_K) are read, copied GGUF to GGUF unchanged, and decoded for other types', async () => {
+  const { randomKQuant } = await import('../kernels/kquant-helpers.js');
+  const { dequantizeK } = await import('../../src/kernels/quant-k.js');
+  const cfg = makeConfig({ dim: 256, nLayers: 1, nHeads: 4, hiddenDim: 256, vocabSize: 320, maxSeqLen: 64 });
+  const base = syntheticCheckpoint(cfg, { seed: 1 });
+  const types = ['q4_k', 'q5_k', 'q6_k'] as const;
+  const tensors = new Map([...base.tensors].map(([name, e], i) => {
+    if (e.shape.length !== 2) return [name, e] as const;
+    const dtype = types[i % 3];
+    const bytes = randomKQuant(dtype, e.shape[0], e.shape[1], i);
+    return [name, { ...e, dtype, byteLength: bytes.length, read: (dst?: Uint8Array) => (dst ? (dst.set(bytes), dst) : bytes) }] as const;
+  }));
+  const src = { ...base, tensors: new Map(tensors) };
+  const p = join(dir, 'k.gguf');
+  saveGgufCheckpoint(src, p);
+  const back = openGgufCheckpoint(p);
+  const copy = join(dir, 'k-copy.gguf');
+  const asF32 = join(dir, 'k-f32.gguf');
+  try {
+    for (const [name, e] of src.tensors) {
+      const b = back.tensors.get(name)!;
+      assert.equal(b.dtype, e.dtype, name);
+      assert.deepEqual(b.read(), e.read(), name);
+    }
+    saveGgufCheckpoint(back, copy);
+    saveGgufCheckpoint(back, asF32, { type: 'f32' });
+    assert.throws(() => saveGgufCheckpoint(back, join(dir, 'never.gguf'), { type: 'q4_k' }), /llama-ts reads K-quants but does not quantize to them/);
+  } finally { back.close(); }
+  assert.deepEqual(readFileSync(copy), readFileSync(p), 'a K-quant file re-saved is the same file');
+  const f = openGgufCheckpoint(asF32);
+  try {
+    const e = src.tensors.get('layers.0.feed_forward.w2.weight')!;
+    const want = dequantizeK(e.dtype as 'q4_k', e.read(), e.shape[0], e.shape[1]);
+    assert.deepEqual(new Float32Array(f.tensors.get('layers.0.feed_forward.w2.weight')!.read().slice().buffer), want);
+  } finally { f.close(); }
 });

@@ -8,6 +8,8 @@ import {
   quantBytes, Q8_0_BLOCK_BYTES, Q4_0_BLOCK_BYTES,
 } from '../../src/kernels/quant.js';
 import { Rng } from '../../src/util/rng.js';
+import { dequantizeK } from '../../src/kernels/quant-k.js';
+import { roundActivationsQ8_K } from './kquant-helpers.js';
 
 test('f32 -> f16 on hand-picked values (normals, subnormals, ties, overflow, specials)', () => {
   const cases: [number, number][] = [
@@ -133,4 +135,43 @@ test("bit-exact with llama.cpp's ggml (fixtures/model/ggml-quant.*, from its ref
   assert.equal(firstDiff(quantizeF16(x, rows, cols), f16), -1, 'f16 bits');
   assert.equal(firstDiff(quantizeQ8_0(x, rows, cols), q8), -1, 'q8_0 bytes');
   assert.equal(firstDiff(quantizeQ4_0(x, rows, cols), q4), -1, 'q4_0 bytes');
+});
+
+/** The sections of fixtures/model/ggml-kquant.bin by name (see scripts/fixtures/model-ggml-kquant.py). */
+function kquantFixture(): { rows: number; cols: number; section: (name: string) => Uint8Array; f32: (name: string) => Float32Array } {
+  const dir = new URL('../../../fixtures/model/', import.meta.url);
+  const meta = JSON.parse(readFileSync(new URL('ggml-kquant.json', dir), 'utf8')) as { rows: number; cols: number; sections: [string, number][] };
+  const raw = new Uint8Array(readFileSync(new URL('ggml-kquant.bin', dir)));
+  const at = new Map<string, [number, number]>();
+  let o = 0;
+  for (const [name, len] of meta.sections) { at.set(name, [o, len]); o += len; }
+  assert.equal(o, raw.length, 'fixture size');
+  const section = (name: string) => { const [s, len] = at.get(name)!; return raw.slice(s, s + len); };
+  return { rows: meta.rows, cols: meta.cols, section, f32: (name) => new Float32Array(section(name).buffer) };
+}
+
+test("K-quants decode bit-exactly as llama.cpp's ggml (fixtures/model/ggml-kquant.*)", () => {
+  const fx = kquantFixture();
+  for (const [type, name] of [['q4_k', 'q4_K'], ['q5_k', 'q5_K'], ['q6_k', 'q6_K']] as const) {
+    const got = dequantizeK(type, fx.section(name), fx.rows, fx.cols);
+    const want = fx.f32(`${name}_decoded_f32`);
+    let bad = -1;
+    for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) { bad = i; break; }
+    assert.equal(bad, -1, `${type}: value ${bad} is ${got[bad]}, ggml gives ${want[bad]}`);
+    // and the decoded values are a quantization of the input (a sanity check on the fixture itself)
+    const x = fx.f32('input_f32');
+    let err = 0, mag = 0;
+    for (let i = 0; i < x.length; i++) { err += (got[i] - x[i]) ** 2; mag += x[i] ** 2; }
+    assert.ok(Math.sqrt(err / mag) < 0.1, `${type}: relative error ${Math.sqrt(err / mag)}`);
+  }
+  assert.throws(() => dequantizeK('q4_k', new Uint8Array(144), 1, 128), /q4_k: a row of 128 values is not a whole number of 256-value superblocks/);
+  assert.throws(() => dequantizeK('q6_k', new Uint8Array(100), 1, 256), /dequantize q6_k: 100 bytes, \[1, 256\] needs 210/);
+});
+
+test("the test emulation of llama.cpp's Q8_K activation rounding is ggml's (fixtures/model/ggml-kquant.*)", () => {
+  const fx = kquantFixture();
+  const x = Float32Array.from(fx.f32('input_f32'));
+  roundActivationsQ8_K(x, x.length);
+  const want = fx.f32('q8_K_decoded_f32');
+  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], want[i])) assert.fail(`value ${i}: ${x[i]}, ggml gives ${want[i]}`);
 });

@@ -168,14 +168,15 @@ export function loadWeights(ckpt: Checkpoint, backend: Backend, opts: LoadWeight
   const arenas: Arena[] = [];
   const newArena = (bytes: number, label: string) => { const a = backend.createArena(bytes, label); arenas.push(a); return a; };
   try {
-    return placeWeights(ckpt, newArena, opts);
+    return placeWeights(ckpt, newArena, (w) => backend.prepareWeight(w), opts);
   } catch (e) {
     for (const a of arenas.reverse()) a.release();
     throw e;
   }
 }
 
-function placeWeights(ckpt: Checkpoint, newArena: (bytes: number, label: string) => Arena, opts: LoadWeightsOptions): ModelWeights {
+function placeWeights(ckpt: Checkpoint, newArena: (bytes: number, label: string) => Arena, prepare: (w: Weight) => Weight,
+  opts: LoadWeightsOptions): ModelWeights {
   const c = ckpt.config;
   const chunk = prefillChunk(c, opts.chunk);
   const t = (name: string) => ckpt.tensors.get(name)!;
@@ -223,12 +224,13 @@ function placeWeights(ckpt: Checkpoint, newArena: (bytes: number, label: string)
     for (let l = l0; l < l1; l++) {
       const p = `layers.${l}.`;
       const [eq, ek, ev, eo, e1, e2, e3] = names.map((n) => t(`${p}${n}.weight`));
-      const qkv = sameType([eq, ek, ev]) ? { fused: loadStacked(arena, [eq, ek, ev], `${p}attention.wqkv`) }
-        : { wq: loadWeight(arena, eq), wk: loadWeight(arena, ek), wv: loadWeight(arena, ev) };
-      const wo = loadWeight(arena, eo);
-      const gateUp = sameType([e1, e3]) ? { fused: loadStacked(arena, [e1, e3], `${p}feed_forward.w13`) }
-        : { w1: loadWeight(arena, e1), w3: loadWeight(arena, e3) };
-      const w2 = loadWeight(arena, e2);
+      const one = (e: TensorEntry) => prepare(loadWeight(arena, e));
+      const qkv = sameType([eq, ek, ev]) ? { fused: prepare(loadStacked(arena, [eq, ek, ev], `${p}attention.wqkv`)) }
+        : { wq: one(eq), wk: one(ek), wv: one(ev) };
+      const wo = one(eo);
+      const gateUp = sameType([e1, e3]) ? { fused: prepare(loadStacked(arena, [e1, e3], `${p}feed_forward.w13`)) }
+        : { w1: one(e1), w3: one(e3) };
+      const w2 = one(e2);
       const attnNorm = loadNorm(arena, t(`${p}attention_norm.weight`));
       const ffnNorm = loadNorm(arena, t(`${p}ffn_norm.weight`));
       layers.push({ arena, attnNorm, qkv, wo, ffnNorm, gateUp, w2, cos: lc, sin: ls, s });
@@ -243,7 +245,7 @@ function placeWeights(ckpt: Checkpoint, newArena: (bytes: number, label: string)
   const harena = newArena(headBytes, 'head');
   const head: HeadWeights = {
     arena: harena,
-    output: loadWeight(harena, out),
+    output: prepare(loadWeight(harena, out)),
     norm: loadNorm(harena, t('norm.weight')),
     x: harena.f32('head.x', [chunk, c.dim]), xb: harena.f32('head.xb', [chunk, c.dim]), rstd: harena.f32('head.rstd', [chunk]),
     logits: harena.f32('head.logits', [chunk, c.vocabSize]),

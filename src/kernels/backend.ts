@@ -32,6 +32,11 @@ export interface Weight {
   cols: number; // in features (a multiple of 32 for q8_0/q4_0)
   /** f32: Float32Array rows*cols; f16: Uint16Array rows*cols; q8_0/q4_0: Uint8Array of GGUF blocks. */
   data: Float32Array | Uint16Array | Uint8Array;
+  /**
+   * 'rows' (the default): row-major. 'panels8' (f32 only, rows a multiple of 8): panels of 8 rows,
+   * data[(r / 8) * cols * 8 + c * 8 + r % 8], made by the wasm backend's prepareWeight.
+   */
+  layout?: 'rows' | 'panels8';
 }
 
 export interface AdamWParams {
@@ -80,6 +85,12 @@ export interface Backend {
    * products; every implementation and every N gives the same values up to float rounding.
    */
   matmulWeight(out: F32, inp: F32, weight: Weight, N: number): void;
+  /**
+   * Rearranges a row-major inference weight, in place, into the layout this backend's matmulWeight
+   * reads fastest, and returns the weight to use from then on (the same one when nothing changes).
+   * Values and results are unchanged but for float summation order.
+   */
+  prepareWeight(weight: Weight): Weight;
 
   // ---- RMSNorm: out = inp / sqrt(mean(inp^2) + eps) * weight ----
   /** out[N,C], rstd[N] (saved for backward), inp[N,C], weight[C] */

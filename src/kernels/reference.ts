@@ -116,8 +116,12 @@ class ReferenceBackend implements Backend {
     }
   }
 
+  /** The reference reads row-major weights only: nothing to rearrange. */
+  prepareWeight(weight: Weight): Weight { return weight; }
+
   matmulWeight(out: F32, inp: F32, weight: Weight, N: number): void {
     const op = `matmulWeight(${weight.type})`;
+    if (weight.layout === 'panels8') throw new Error(`${op}: the weight was prepared for the wasm backend (panels of 8 rows); the reference reads row-major weights`);
     const OC = weight.rows;
     const C = weight.cols;
     checkDims(op, { N, C, OC });

@@ -14,7 +14,7 @@ import { HeapSet, MAX_HEAP_BYTES, SCRATCH_BASE, SCRATCH_PER_THREAD } from './was
 import { isNode, loadKernelModule, type LoadedModule } from './wasm-loader.js';
 
 const KERNELS = [
-  'gemm', 'gemm_q', 'matvec_f32', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0',
+  'gemm', 'gemm_q', 'matvec_f32', 'matvec_f32p', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0',
   'rmsnorm_forward', 'rmsnorm_backward', 'rope_forward', 'rope_backward', 'swiglu_forward', 'swiglu_backward',
   'embedding_forward', 'embedding_backward', 'add', 'accumulate', 'adamw', 'sum_squares',
   'attention_forward', 'attention_backward', 'attention_cached', 'log_softmax',
@@ -24,7 +24,7 @@ type KernelName = typeof KERNELS[number];
 const K = Object.fromEntries(KERNELS.map((n, i) => [n, i])) as Record<KernelName, number>;
 
 // gemm's B operand kinds (src/kernels/asm/gemm.ts)
-const B_NN = 0, B_NT_F32 = 1, B_NT_F16 = 2, B_NT_Q8_0 = 3, B_NT_Q4_0 = 4;
+const B_NN = 0, B_NT_F32 = 1, B_NT_F16 = 2, B_NT_Q8_0 = 3, B_NT_Q4_0 = 4, B_PANELS8 = 5;
 const MATVEC_MAX_N = 32;       // f32: up to here the matrix-vector kernel (weights read once, 4×2 blocks) beats the gemm (measured to N=32)
 const MATVEC_MAX_N_F16 = 8;
 const MATVEC_MAX_N_QUANT = 7;  // q8_0/q4_0: above this the integer gemm (8-row panels) wins (measured on 4096x4096: matvec ~0.73 ms/row, gemm ~5.6 ms up to 8 rows)
@@ -161,7 +161,28 @@ class WasmBackend implements Backend {
     this.finite(op, 'dweight', p.heap, dweight, OC * C, `[${OC}, ${C}]`);
   }
 
+  /**
+   * f32 matrices with a multiple of 8 rows go to panels of 8 rows (Weight.layout): decode then
+   * reads each thread's share as one memory stream, and prefill's gemm reads the panels in place.
+   */
+  prepareWeight(weight: Weight): Weight {
+    if (weight.type !== 'f32' || (weight.layout ?? 'rows') !== 'rows' || weight.rows % 8 !== 0 || weight.rows === 0) return weight;
+    const { rows, cols } = weight;
+    const w = weight.data as Float32Array;
+    checkLength('prepareWeight(f32)', 'weight data', w, rows * cols, `[${rows}, ${cols}] f32`);
+    this.ptrs('prepareWeight(f32)', { weight: w }); // it must live in this backend's memory
+    // panel p occupies the bytes of rows 8p..8p+7: each is rearranged in place through one copy
+    const block = new Float32Array(8 * cols);
+    for (let r0 = 0; r0 < rows; r0 += 8) {
+      const region = w.subarray(r0 * cols, (r0 + 8) * cols);
+      block.set(region);
+      for (let i = 0; i < 8; i++) for (let c = 0; c < cols; c++) region[c * 8 + i] = block[i * cols + c];
+    }
+    return { ...weight, layout: 'panels8' };
+  }
+
   matmulWeight(out: F32, inp: F32, weight: Weight, N: number): void {
+    if (weight.layout === 'panels8') return this.matmulPanels(out, inp, weight, N);
     const op = `matmulWeight(${weight.type})`;
     const OC = weight.rows, C = weight.cols;
     checkDims(op, { N, C, OC });
@@ -196,6 +217,20 @@ class WasmBackend implements Backend {
     } else {
       this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, spec.kind, C, N, OC, C, 0, ...this.scratch(p.heap)], N * C * OC);
     }
+    this.finite(op, 'out', p.heap, out, N * OC, `[${N}, ${OC}]`);
+  }
+
+  private matmulPanels(out: F32, inp: F32, weight: Weight, N: number): void {
+    const op = 'matmulWeight(f32 panels8)';
+    const OC = weight.rows, C = weight.cols;
+    checkDims(op, { N, C, OC });
+    if (weight.type !== 'f32' || OC % 8 !== 0) throw new Error(`${op}: panels hold f32 weights with a multiple of 8 rows, got ${weight.type} [${OC}, ${C}]`);
+    checkLength(op, 'out', out, N * OC, `[N, OC] = [${N}, ${OC}]`);
+    checkLength(op, 'inp', inp, N * C, `[N, C] = [${N}, ${C}]`);
+    checkLength(op, 'weight data', weight.data as Float32Array, OC * C, `[${OC}, ${C}] f32`);
+    const p = this.ptrs(op, { out, inp, weight: weight.data });
+    if (N <= MATVEC_MAX_N) this.run(p.heap, 'matvec_f32p', [p.out, p.inp, p.weight, N, C, OC], N * C * OC);
+    else this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, B_PANELS8, C, N, OC, C, 0, ...this.scratch(p.heap)], N * C * OC);
     this.finite(op, 'out', p.heap, out, N * OC, `[${N}, ${OC}]`);
   }
 

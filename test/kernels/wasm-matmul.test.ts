@@ -2,6 +2,7 @@
 // backend against the reference, over odd shapes (not multiples of the 4×8 block, the 256 K-block
 // or the SIMD width), N = 1 (decode), and at 1, 2 and 3 threads (which must agree bitwise).
 import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
 import { createReferenceBackend } from '../../src/kernels/reference.js';
 import { quantize } from '../../src/kernels/quant.js';
 import { assertClose, assertIdentical, makeBackends, sameBuild, randn, rng, Staging, type WasmBackend } from './wasm-helpers.js';
@@ -98,5 +99,48 @@ test('f16 decode handles subnormal halves exactly and infinities like the refere
     be.matmulWeight(o, x, { type: 'f16', rows: OC, cols: C, data: d }, 1);
     assertClose([o[0]], [expected[0]], 1e-5, 1e-6, `${be.name} finite row`);
     if (o[1] !== Infinity || o[2] !== -Infinity) throw new Error(`${be.name}: rows with infinities gave ${o[1]}, ${o[2]}`);
+  }
+});
+
+describe('f32 weights prepared in panels of 8 rows (decode as one memory stream, prefill without packing)', () => {
+  for (const [C, OC] of [[64, 8], [45, 24], [288, 40], [7, 16]] as const) {
+    test(`C=${C} OC=${OC}`, () => {
+      const r = rng(C * 31 + OC);
+      const wf = randn(OC * C, r);
+      const Ns = [1, 2, 3, 8, 33, 70];
+      const inp = randn(70 * C, r);
+      for (const be of backends) {
+        const s = new Staging(be, 4 * (2 * OC * C + 2 * 70 * (C + OC)));
+        const rowsW = { type: 'f32' as const, rows: OC, cols: C, data: s.f32(wf) };
+        const panels = be.prepareWeight({ type: 'f32', rows: OC, cols: C, data: s.f32(wf) });
+        assert.equal(panels.layout, 'panels8');
+        const x = s.f32(inp);
+        const single: Float32Array[] = [];
+        for (let n = 0; n < 70; n++) {
+          const o = s.f32(OC);
+          be.matmulWeight(o, x.subarray(n * C, (n + 1) * C), panels, 1);
+          single.push(o.slice());
+        }
+        for (const N of Ns) {
+          const want = new Float32Array(N * OC), got = s.f32(N * OC), viaRows = s.f32(N * OC);
+          ref.matmulWeight(want, inp.subarray(0, N * C), { type: 'f32', rows: OC, cols: C, data: wf }, N);
+          be.matmulWeight(got, x.subarray(0, N * C), panels, N);
+          assertClose(got, want, tolFor(C), 1e-5, `${be.name} N=${N}`);
+          if (N <= 32) {
+            // batched decode: every row bitwise equal to decoding it alone
+            for (let n = 0; n < N; n++) assertIdentical(got.subarray(n * OC, (n + 1) * OC), single[n], `${be.name} N=${N} row ${n}`);
+          } else {
+            // prefill: the gemm reads the panels in place, the same arithmetic as packing row-major weights
+            be.matmulWeight(viaRows, x.subarray(0, N * C), rowsW, N);
+            assertIdentical(got, viaRows, `${be.name} N=${N} panels vs rows`);
+          }
+        }
+        assert.equal(be.prepareWeight(panels), panels, 'preparing twice changes nothing');
+        const odd = { type: 'f32' as const, rows: OC + 1, cols: C, data: s.f32((OC + 1) * C) };
+        assert.equal(be.prepareWeight(odd), odd, 'rows not a multiple of 8 stay row-major');
+      }
+      assert.throws(() => ref.matmulWeight(new Float32Array(OC), inp.subarray(0, C), { type: 'f32', rows: OC, cols: C, data: wf, layout: 'panels8' }, 1),
+        /prepared for the wasm backend/);
+    });
   }
 });

@@ -5,6 +5,7 @@
 //   B: kind NN: B[k,j] = b[k*ldb + j]  (read in place, no packing)
 //      kind NT_*: B[k,j] = W[j, k] of a row-major weight W[N,K] stored as f32 or f16 (packed per
 //      block, widened on the way). Block-quantized weights (the B_NT_Q* kinds) take gemm-q.ts.
+//      kind PANELS8: W already in the packed panels' layout (inference weights, see matvec.ts).
 // Summation order for every C element: K blocks in order, within a block k ascending — the same
 // whatever the thread partition, so results are identical across thread counts.
 import { fma, claim, halfToFloat } from './simd';
@@ -14,6 +15,7 @@ export const B_NT_F32: i32 = 1;
 export const B_NT_F16: i32 = 2;
 export const B_NT_Q8_0: i32 = 3;
 export const B_NT_Q4_0: i32 = 4;
+export const B_PANELS8: i32 = 5; // W[N,K] f32 stored as panels of 8 rows, [N/8][K][8] (N a multiple of 8): read in place
 
 const MC: i32 = 64;
 const KC_MAX: i32 = 384; // K blocks are at most this long, multiples of 32
@@ -205,7 +207,7 @@ export function gemmRange(c: usize, ldc: i32, a: usize, aRs: i32, aCs: i32, b: u
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       const acc = accumulate || pc > 0;
-      if (kind != B_NN) packBT(bpack, b, kind, ldb, K, jc, nc, pc, kc);
+      if (kind != B_NN && kind != B_PANELS8) packBT(bpack, b, kind, ldb, K, jc, nc, pc, kc);
       for (let ic = i0; ic < i1; ic += MC) {
         const mc = min(MC, i1 - ic);
         packA(apack, a, aRs, aCs, ic, mc, pc, kc);
@@ -215,6 +217,9 @@ export function gemmRange(c: usize, ldc: i32, a: usize, aRs: i32, aCs: i32, b: u
           if (kind == B_NN) {
             bp = b + (<usize>pc * <usize>ldb + <usize>(jc + jr)) * 4;
             ldbBytes = <usize>ldb << 2;
+          } else if (kind == B_PANELS8) {
+            bp = b + (<usize>((jc + jr) >> 3) * <usize>K + <usize>pc) * 32;
+            ldbBytes = 32;
           } else {
             bp = bpack + <usize>(jr * kc * 4);
             ldbBytes = 32;

@@ -8,7 +8,9 @@ import { paramSpecs, type LlamaConfig } from '../model/config.js';
 import { Rng } from '../util/rng.js';
 import type { Checkpoint, TensorEntry } from './checkpoint.js';
 import { encodeFromF32 } from './codec.js';
-import { tensorBytes, type DType } from './dtype.js';
+import { isKQuant, tensorBytes, type DType } from './dtype.js';
+import { f32ToF16 } from '../kernels/quant.js';
+import { K_BLOCK_BYTES, type KQuantType } from '../kernels/quant-k.js';
 import { GgufType, gv, type GgufValue } from './gguf.js';
 
 export interface SyntheticOptions {
@@ -19,7 +21,10 @@ export interface SyntheticOptions {
   embeddingStd?: number;
   /** RMSNorm weights are 1 + uniform(-normNoise, normNoise) (default 0.1: a missing norm shows) */
   normNoise?: number;
-  /** stored type of the 2-D weights (norms stay f32) */
+  /**
+   * stored type of the 2-D weights (norms stay f32). K-quants (which llama-ts does not quantize
+   * to) are random valid superblocks whose values are about `std` in size.
+   */
   type?: DType;
 }
 
@@ -45,6 +50,23 @@ export function syntheticValues(name: string, shape: readonly number[], o: Synth
   return out;
 }
 
+/**
+ * A [rows, cols] tensor of random, valid K-quant superblocks (random scales, mins and quants) whose
+ * values are about `scale` in size.
+ */
+export function randomKQuant(type: KQuantType, rows: number, cols: number, seed: number, scale = 0.05): Uint8Array {
+  const rng = new Rng(seed);
+  const bytes = K_BLOCK_BYTES[type];
+  const out = new Uint8Array(rows * (cols / 256) * bytes);
+  for (let i = 0; i < out.length; i++) out[i] = Math.floor(rng.uniform() * 256);
+  const setF16 = (o: number, v: number) => { const h = f32ToF16(v); out[o] = h & 0xff; out[o + 1] = h >> 8; };
+  for (let o = 0; o < out.length; o += bytes) {
+    if (type === 'q6_k') setF16(o + 208, scale / (128 * 32));            // d·sc·(q-32): |sc| <= 128, |q-32| <= 32
+    else { setF16(o, scale / (63 * (type === 'q4_k' ? 15 : 31))); setF16(o + 2, scale / 63 / 3); } // d·sc·q − dmin·m
+  }
+  return out;
+}
+
 /** A Checkpoint whose tensors are generated on read. */
 export function syntheticCheckpoint(config: LlamaConfig, o: SyntheticOptions = {}, tokenizerMetadata?: Map<string, GgufValue>): Checkpoint {
   const tensors = new Map<string, TensorEntry>();
@@ -54,7 +76,9 @@ export function syntheticCheckpoint(config: LlamaConfig, o: SyntheticOptions = {
     tensors.set(s.name, {
       name: s.name, shape: s.shape, dtype, byteLength, source: `synthetic '${s.name}'`,
       read(dst?: Uint8Array) {
-        const bytes = encodeFromF32(dtype, syntheticValues(s.name, s.shape, o), s.shape);
+        const std = s.name === 'tok_embeddings.weight' ? (o.embeddingStd ?? o.std ?? 0.02) : (o.std ?? 0.02);
+        const bytes = isKQuant(dtype) ? randomKQuant(dtype, s.shape[0], s.shape[1], (o.seed ?? 1234) * 65599 + fnv1a(s.name), std)
+          : encodeFromF32(dtype, syntheticValues(s.name, s.shape, o), s.shape);
         if (!dst) return bytes;
         dst.set(bytes);
         return dst;

@@ -11,8 +11,8 @@
  *   Q6_K { u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d }           210 bytes
  *        sixteen sub-blocks of 16 with int8 scales; x = d·sc·(q − 32), q 6-bit: 4 low bits in ql,
  *        2 high bits in qh, in two halves of 128 values
- * The kernels have no K-quant dot products: the inference loader re-encodes these weights as
- * Q8_0 (see src/inference/weights.ts).
+ * The kernels multiply Q4_K weights directly (activations rounded to Q8_K first, as llama.cpp
+ * does: roundActivationsQ8_K); the inference loader re-encodes Q5_K and Q6_K as Q8_0.
  */
 import { f16LookupTable } from './quant.js';
 
@@ -90,4 +90,29 @@ export function dequantizeK(type: KQuantType, src: Uint8Array, rows: number, col
   if (src.length < need) throw new Error(`dequantize ${type}: ${src.length} bytes, [${rows}, ${cols}] needs ${need}`);
   for (let r = 0; r < rows; r++) dequantizeRowK(type, src, r, cols, dst.subarray(r * cols, (r + 1) * cols));
   return dst;
+}
+
+/** Round half to even (ggml's nearest_int, WebAssembly f32x4.nearest). */
+function rint(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * The activation rounding of K-quant weight products, in place: llama.cpp's Q8_K (ggml
+ * quantize_row_q8_K_ref). Per 256-block, the value of largest magnitude (the first, on ties) maps
+ * to -127 through iscale = -127/max; q = min(127, nearest-even(iscale·x)); x becomes q·(1/iscale).
+ */
+export function roundActivationsQ8_K(x: Float32Array | Float64Array, rows: number, cols: number): void {
+  if (!Number.isInteger(cols) || cols <= 0 || cols % QK_K !== 0) {
+    throw new Error(`q8_K activations: a row of ${cols} values is not a whole number of ${QK_K}-value superblocks`);
+  }
+  for (let b = 0; b < rows * cols; b += QK_K) {
+    let amax = 0, max = 0;
+    for (let j = b; j < b + QK_K; j++) { const v = fr(x[j]); if (Math.abs(v) > amax) { amax = Math.abs(v); max = v; } }
+    if (amax === 0) { x.fill(0, b, b + QK_K); continue; }
+    const iscale = fr(-127 / max);
+    const d = fr(1 / iscale);
+    for (let j = b; j < b + QK_K; j++) x[j] = fr(d * (Math.min(127, rint(fr(iscale * fr(x[j])))) | 0)); // q an int: no -0
+  }
 }

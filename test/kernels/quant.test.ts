@@ -171,7 +171,7 @@ test("K-quants decode bit-exactly as llama.cpp's ggml (fixtures/model/ggml-kquan
 test("the test emulation of llama.cpp's Q8_K activation rounding is ggml's (fixtures/model/ggml-kquant.*)", () => {
   const fx = kquantFixture();
   const x = Float32Array.from(fx.f32('input_f32'));
-  roundActivationsQ8_K(x, x.length);
+  roundActivationsQ8_K(x, 1, x.length);
   const want = fx.f32('q8_K_decoded_f32');
   for (let i = 0; i < x.length; i++) if (!Object.is(x[i], want[i])) assert.fail(`value ${i}: ${x[i]}, ggml gives ${want[i]}`);
 });

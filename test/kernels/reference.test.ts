@@ -110,7 +110,7 @@ test('matmulWeight: every weight type equals matmulForward on the dequantized we
   const w = randn32(rng, OC * C), x = randn32(rng, N * C);
   const want = new Float32Array(N * OC);
   ref.matmulForward(want, x, w, N, C, OC);
-  for (const type of ['f32', 'f16', 'q8_0', 'q4_0'] as WeightType[]) {
+  for (const type of ['f32', 'f16', 'q8_0', 'q4_0'] as const) {
     const data = quantize(type, w, OC, C);
     const out = new Float32Array(N * OC), viaDeq = new Float32Array(N * OC);
     ref.matmulWeight(out, x, { type, rows: OC, cols: C, data }, N);

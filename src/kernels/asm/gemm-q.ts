@@ -13,16 +13,24 @@
 // issue on the multiply ports and their adds on the integer ALUs, so it runs ahead of the f32
 // micro-kernel, whose fused multiply-adds all queue on the two FMA ports. C's 8×4 tile is
 // transposed once per K block on its way in and out.
+//
+// Q4_K weights (quant-k.ts) are affine per 32-value sub-block, w = a·q − b with a = d·sc and
+// b = dmin·m: each block adds c += S·a·dx − Σxq·b·dx, and A is rounded to Q8_K per 256 values
+// (llama.cpp's rule for K-quants: one scale for the eight blocks of a superblock), so K blocks are
+// whole superblocks.
 import { claim } from './simd';
 import { f16, B_NT_Q8_0 } from './gemm';
-import { quantizeBlock32 } from './quantize';
+import { quantizeBlock32, quantizeBlock256K } from './quantize';
+
+export const B_NT_Q4_K: i32 = 6;
 
 const MC: i32 = 64;
 const KC_MAX: i32 = 384; // a multiple of 32
 const NC: i32 = 256;
 
 // @ts-ignore: decorator
-@inline function kBlock(K: i32): i32 {
+@inline function kBlock(K: i32, kind: i32): i32 {
+  if (kind == B_NT_Q4_K) return 256; // one superblock
   const nk = (K + KC_MAX - 1) / KC_MAX;
   return min(KC_MAX, (((K + nk - 1) / nk) + 31) & ~31);
 }
@@ -43,14 +51,37 @@ const NC: i32 = 256;
 /**
  * Quantizes A[i0..i0+mc, p0..p0+kc) (row stride lda floats) into 8-row int16 panels at dst
  * (512 bytes per block of 32) and scales at dsc ([panel][block][8] f32); rows past mc are zero.
- * tmp: 512 bytes.
+ * k256 (Q4_K weights): Q8_K rounding per superblock (kc = 256), with each block's Σq at dsum
+ * ([panel][block][8] f32). tmp: 4 KiB + 256 B.
  */
-function packAq(dst: usize, dsc: usize, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, tmp: usize): void {
+function packAq(dst: usize, dsc: usize, dsum: usize, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, k256: bool, tmp: usize): void {
   const nb = kc >> 5;
+  const sums = tmp + 4096; // eight rows × eight i32 block sums, after the rows
   for (let ip = 0; ip < mc; ip += 8) {
     const rows = min(8, mc - ip);
     const panel = dst + <usize>(ip * kc * 2);
     const scales = dsc + <usize>(ip * nb * 4);
+    if (k256) {
+      // row r's 256 values at tmp + r·512, as int16
+      for (let r = 0; r < 8; r++) {
+        let d: f32 = 0;
+        if (r < rows) d = quantizeBlock256K(a + ((<usize>(i0 + ip + r) * <usize>lda + <usize>p0) << 2), tmp + <usize>(r << 9), sums + <usize>(r << 5));
+        else { memory.fill(tmp + <usize>(r << 9), 0, 512); memory.fill(sums + <usize>(r << 5), 0, 32); }
+        for (let b = 0; b < 8; b++) {
+          store<f32>(scales + <usize>((b * 8 + r) << 2), d);
+          store<f32>(dsum + <usize>(ip * nb * 4) + <usize>((b * 8 + r) << 2), <f32>load<i32>(sums + <usize>((r << 5) + (b << 2))));
+        }
+      }
+      for (let b = 0; b < 8; b++) {
+        const out = panel + <usize>(b << 9);
+        for (let g = 0; g < 4; g++) {
+          const o = tmp + <usize>((b << 6) + (g << 4));
+          transposeStore(v128.load(o), v128.load(o, 512), v128.load(o, 1024), v128.load(o, 1536), out + <usize>(g << 7), 32);
+          transposeStore(v128.load(o, 2048), v128.load(o, 2560), v128.load(o, 3072), v128.load(o, 3584), out + <usize>(g << 7) + 16, 32);
+        }
+      }
+      continue;
+    }
     for (let b = 0; b < nb; b++) {
       for (let r = 0; r < 8; r++) {
         let d: f32 = 0;
@@ -74,7 +105,8 @@ function packAq(dst: usize, dsc: usize, a: usize, lda: i32, i0: i32, mc: i32, p0
  * [column][32 × int16], 256 bytes per block) with scales at dsc ([panel][block][4] f32); columns
  * past nc are zero.
  */
-function packBq(dst: usize, dsc: usize, w: usize, kind: i32, K: i32, j0: i32, nc: i32, p0: i32, kc: i32): void {
+function packBq(dst: usize, dsc: usize, doff: usize, w: usize, kind: i32, K: i32, j0: i32, nc: i32, p0: i32, kc: i32): void {
+  if (kind == B_NT_Q4_K) { packBq4k(dst, dsc, doff, w, K, j0, nc, p0); return; }
   const nb = kc >> 5;
   const blockBytes: usize = kind == B_NT_Q8_0 ? 34 : 18;
   const low4 = i8x16.splat(0x0f), eight = i8x16.splat(8);
@@ -110,11 +142,70 @@ function packBq(dst: usize, dsc: usize, w: usize, kind: i32, K: i32, j0: i32, nc
   }
 }
 
+/**
+ * Q4_K rows j0..j0+nc, superblock p0/256: the nibbles as int16 in packBq's layout, each sub-block's
+ * a = d·sc at dsc and −b = −dmin·m at doff ([panel][block][4] f32).
+ */
+function packBq4k(dst: usize, dsc: usize, doff: usize, w: usize, K: i32, j0: i32, nc: i32, p0: i32): void {
+  const low4 = i8x16.splat(0x0f);
+  for (let jp = 0; jp < nc; jp += 4) {
+    const panel = dst + <usize>(jp * 512);
+    const scales = dsc + <usize>(jp * 32), offs = doff + <usize>(jp * 32);
+    for (let c = 0; c < 4; c++) {
+      if (jp + c >= nc) {
+        for (let b = 0; b < 8; b++) {
+          memory.fill(panel + <usize>((b << 8) + (c << 6)), 0, 64);
+          store<f32>(scales + <usize>((b * 4 + c) << 2), 0);
+          store<f32>(offs + <usize>((b * 4 + c) << 2), 0);
+        }
+        continue;
+      }
+      const blk = w + (<usize>(j0 + jp + c) * <usize>(K >> 8) + <usize>(p0 >> 8)) * 144;
+      const d = f32x4.splat(f16(load<u16>(blk))), dmin = f32x4.splat(f16(load<u16>(blk, 2)));
+      // the eight 6-bit scales and mins (ggml's get_scale_min_k4, four per 32-bit word)
+      const u0 = load<u32>(blk, 4), u1 = load<u32>(blk, 8), u2 = load<u32>(blk, 12);
+      const sc = i32x4.replace_lane(i32x4.splat(u0 & 0x3f3f3f3f), 1, (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4));
+      const mn = i32x4.replace_lane(i32x4.splat(u1 & 0x3f3f3f3f), 1, ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4));
+      const sc16 = i16x8.extend_low_i8x16_u(sc), mn16 = i16x8.extend_low_i8x16_u(mn);
+      const a0 = f32x4.mul(d, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(sc16)));
+      const a1 = f32x4.mul(d, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(sc16)));
+      const b0 = f32x4.neg(f32x4.mul(dmin, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(mn16))));
+      const b1 = f32x4.neg(f32x4.mul(dmin, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(mn16))));
+      // [block][4 columns] layout: column c of block b at (b·4 + c)·4
+      const sp = scales + <usize>(c << 2), op = offs + <usize>(c << 2);
+      store<f32>(sp, f32x4.extract_lane(a0, 0)); store<f32>(sp, f32x4.extract_lane(a0, 1), 16);
+      store<f32>(sp, f32x4.extract_lane(a0, 2), 32); store<f32>(sp, f32x4.extract_lane(a0, 3), 48);
+      store<f32>(sp, f32x4.extract_lane(a1, 0), 64); store<f32>(sp, f32x4.extract_lane(a1, 1), 80);
+      store<f32>(sp, f32x4.extract_lane(a1, 2), 96); store<f32>(sp, f32x4.extract_lane(a1, 3), 112);
+      store<f32>(op, f32x4.extract_lane(b0, 0)); store<f32>(op, f32x4.extract_lane(b0, 1), 16);
+      store<f32>(op, f32x4.extract_lane(b0, 2), 32); store<f32>(op, f32x4.extract_lane(b0, 3), 48);
+      store<f32>(op, f32x4.extract_lane(b1, 0), 64); store<f32>(op, f32x4.extract_lane(b1, 1), 80);
+      store<f32>(op, f32x4.extract_lane(b1, 2), 96); store<f32>(op, f32x4.extract_lane(b1, 3), 112);
+      // sub-blocks 2i (low nibbles) and 2i+1 (high nibbles) of qs[32i .. 32i+32)
+      for (let i = 0; i < 4; i++) {
+        const q0 = v128.load(blk + 16 + <usize>(i << 5)), q1 = v128.load(blk + 32 + <usize>(i << 5));
+        const lo0 = v128.and(q0, low4), lo1 = v128.and(q1, low4), hi0 = i8x16.shr_u(q0, 4), hi1 = i8x16.shr_u(q1, 4);
+        const o = panel + <usize>((i << 9) + (c << 6));
+        v128.store(o, i16x8.extend_low_i8x16_u(lo0)); v128.store(o, i16x8.extend_high_i8x16_u(lo0), 16);
+        v128.store(o, i16x8.extend_low_i8x16_u(lo1), 32); v128.store(o, i16x8.extend_high_i8x16_u(lo1), 48);
+        v128.store(o, i16x8.extend_low_i8x16_u(hi0), 256); v128.store(o, i16x8.extend_high_i8x16_u(hi0), 272);
+        v128.store(o, i16x8.extend_low_i8x16_u(hi1), 288); v128.store(o, i16x8.extend_high_i8x16_u(hi1), 304);
+      }
+    }
+  }
+}
+
 /** c = fma(S, d_w · d_x, c) on four lanes (rows) of one column. */
 // @ts-ignore: decorator
 @inline function scaleInto(s: v128, dw: v128, dx: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(f32x4.convert_i32x4_s(s), f32x4.mul(dw, dx), c);
   return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(dw, dx)), c);
+}
+
+// @ts-ignore: decorator
+@inline function fmaF(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
 }
 
 /** 4×4 transpose of four vectors, returned through the module-level t0..t3. */
@@ -135,7 +226,8 @@ let t0: v128, t1: v128, t2: v128, t3: v128;
  * The 8×4 tile at cp (row stride ldcBytes) over nb blocks of packed A (ap, xs) and W (bp, ws).
  * Accumulators hold columns: cjL = rows 0..3 of column j, cjH = rows 4..7.
  */
-function micro8x4q(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usize, ldcBytes: usize, accumulate: bool): void {
+function micro8x4q(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usize, ldcBytes: usize, accumulate: bool,
+  xsum: usize, woff: usize): void {
   let c0L = f32x4.splat(0), c1L = f32x4.splat(0), c2L = f32x4.splat(0), c3L = f32x4.splat(0);
   let c0H = f32x4.splat(0), c1H = f32x4.splat(0), c2H = f32x4.splat(0), c3H = f32x4.splat(0);
   if (accumulate) {
@@ -172,6 +264,21 @@ function micro8x4q(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usiz
     c2L = scaleInto(s2L, dw, dxL, c2L); c2H = scaleInto(s2H, dw, dxH, c2H);
     dw = v128.load32_splat(ws, 12);
     c3L = scaleInto(s3L, dw, dxL, c3L); c3H = scaleInto(s3H, dw, dxH, c3H);
+    if (woff) {
+      // affine weights (Q4_K): c += Σxq · (−b) · dx, Σxq the row's block sum
+      const sL = v128.load(xsum), sH = v128.load(xsum, 16);
+      const bL = f32x4.mul(sL, dxL), bH = f32x4.mul(sH, dxH);
+      let ob = v128.load32_splat(woff);
+      c0L = fmaF(bL, ob, c0L); c0H = fmaF(bH, ob, c0H);
+      ob = v128.load32_splat(woff, 4);
+      c1L = fmaF(bL, ob, c1L); c1H = fmaF(bH, ob, c1H);
+      ob = v128.load32_splat(woff, 8);
+      c2L = fmaF(bL, ob, c2L); c2H = fmaF(bH, ob, c2H);
+      ob = v128.load32_splat(woff, 12);
+      c3L = fmaF(bL, ob, c3L); c3H = fmaF(bH, ob, c3H);
+      xsum += 32;
+      woff += 16;
+    }
     xs += 32;
     ws += 16;
   }
@@ -184,26 +291,29 @@ function micro8x4q(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usiz
 
 /** A partial tile (mr < 8 or nr < 4) through an 8×4 tile buffer, so the formula is the same. */
 function microEdgeQ(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usize, ldcBytes: usize, accumulate: bool,
-  mr: i32, nr: i32, tile: usize): void {
+  xsum: usize, woff: usize, mr: i32, nr: i32, tile: usize): void {
   memory.fill(tile, 0, 128);
   if (accumulate) {
     for (let r = 0; r < mr; r++) memory.copy(tile + <usize>(r << 4), cp + <usize>r * ldcBytes, <usize>(nr << 2));
   }
-  micro8x4q(ap, xs, bp, ws, nb, tile, 16, accumulate);
+  micro8x4q(ap, xs, bp, ws, nb, tile, 16, accumulate, xsum, woff);
   for (let r = 0; r < mr; r++) memory.copy(cp + <usize>r * ldcBytes, tile + <usize>(r << 4), <usize>(nr << 2));
 }
 
 /** C[i0..i1, j0..j1) on the calling thread alone. */
 function gemmQRange(c: usize, ldc: i32, a: usize, lda: i32, w: usize, kind: i32, K: i32, accumulate: bool,
   scratch: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
-  // scratch: [A panels MC·KC int16][A scales][tmp 512 B][tile 128 B] ... [W panels NC·KC int16][W scales]
+  // scratch: [A panels MC·KC int16][A scales][A block sums][tile 128 B][tmp 4 KiB] ... [W panels NC·KC int16][W scales][W offsets]
   const apack = scratch;
   const ascale = apack + <usize>(MC * KC_MAX * 2);
-  const tmp = ascale + <usize>(MC * (KC_MAX >> 5) * 4);
-  const tile = tmp + 512;
+  const asum = ascale + <usize>(MC * (KC_MAX >> 5) * 4);
+  const tile = asum + <usize>(MC * (KC_MAX >> 5) * 4);
+  const tmp = tile + 128;
   const bpack = scratch + <usize>(MC * KC_MAX * 4);
   const bscale = bpack + <usize>(NC * KC_MAX * 2);
-  const KC = kBlock(K);
+  const boff = bscale + <usize>(NC * (KC_MAX >> 5) * 4);
+  const affine = kind == B_NT_Q4_K;
+  const KC = kBlock(K, kind);
   const ldcBytes = <usize>ldc << 2;
   for (let jc = j0; jc < j1; jc += NC) {
     const nc = min(NC, j1 - jc);
@@ -211,21 +321,23 @@ function gemmQRange(c: usize, ldc: i32, a: usize, lda: i32, w: usize, kind: i32,
       const kc = min(KC, K - pc);
       const nb = kc >> 5;
       const acc = accumulate || pc > 0;
-      packBq(bpack, bscale, w, kind, K, jc, nc, pc, kc);
+      packBq(bpack, bscale, boff, w, kind, K, jc, nc, pc, kc);
       for (let ic = i0; ic < i1; ic += MC) {
         const mc = min(MC, i1 - ic);
-        packAq(apack, ascale, a, lda, ic, mc, pc, kc, tmp);
+        packAq(apack, ascale, asum, a, lda, ic, mc, pc, kc, affine, tmp);
         for (let jr = 0; jr < nc; jr += 4) {
           const nr = min(4, nc - jr);
           const bp = bpack + <usize>(jr * kc * 2);
           const ws = bscale + <usize>(jr * nb * 4);
+          const wo: usize = affine ? boff + <usize>(jr * nb * 4) : 0;
           for (let ir = 0; ir < mc; ir += 8) {
             const mr = min(8, mc - ir);
             const ap = apack + <usize>(ir * kc * 2);
             const xs = ascale + <usize>(ir * nb * 4);
+            const xsum = asum + <usize>(ir * nb * 4);
             const cp = c + <usize>(ic + ir) * ldcBytes + (<usize>(jc + jr) << 2);
-            if (mr == 8 && nr == 4) micro8x4q(ap, xs, bp, ws, nb, cp, ldcBytes, acc);
-            else microEdgeQ(ap, xs, bp, ws, nb, cp, ldcBytes, acc, mr, nr, tile);
+            if (mr == 8 && nr == 4) micro8x4q(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo);
+            else microEdgeQ(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo, mr, nr, tile);
           }
         }
       }
@@ -240,8 +352,8 @@ function chunkSize(n: i32, target: i32, unit: i32): i32 {
 }
 
 /**
- * The parallel entry (K a multiple of 32, K > 0): blocks of ~256 rows × ~256 columns of C are
- * claimed from `counter`; each quantizes and packs what it reads.
+ * The parallel entry (K a multiple of 32, of 256 for Q4_K; K > 0): blocks of ~256 rows × ~256
+ * columns of C are claimed from `counter`; each quantizes and packs what it reads.
  */
 export function gemm_q(c: usize, ldc: i32, a: usize, lda: i32, w: usize, kind: i32,
   M: i32, N: i32, K: i32, accumulate: i32, scratch: usize, scratchStride: usize, counter: usize, tid: i32, nth: i32): void {

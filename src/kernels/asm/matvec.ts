@@ -6,7 +6,7 @@
 //   int16; block dots use i32x4.dot_i16x8_s, scaled by d_w * d_x per block.
 import { fma, hsum, split, partStart, partEnd } from './simd';
 import { f16 } from './gemm';
-import { quantizeBlock32, blockSum } from './quantize';
+import { quantizeBlock32, quantizeBlock256K, blockSum } from './quantize';
 
 export const MATVEC_MAX_N: i32 = 3;
 
@@ -341,4 +341,100 @@ export function matvec_q8_0(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
 export function matvec_q4_0(out: usize, x: usize, w: usize, N: i32, K: i32, OC: i32,
   scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
   matvecQuant(out, x, w, N, K, OC, true, scratch, scratchStride, tid, nth);
+}
+
+/** Bytes of per-thread scratch matvec_q4_k needs for N rows of K (int16 and int8 values, scales, block sums). */
+export function matvecQ4KScratch(N: i32, K: i32): i32 { return N * K * 3 + N * (K >> 8) * 4 + N * (K >> 5) * 6 + 64; }
+
+/**
+ * Q4_K weights (144-byte superblocks of 256: f16 d, dmin, twelve bytes of 6-bit scales and mins,
+ * 128 bytes of nibbles; quant-k.ts), activations rounded to Q8_K per 256 as llama.cpp does. Per
+ * superblock, as ggml's vec_dot_q4_K_q8_K: sumi = Σ_j sc_j·Σ q·xq and summ = Σ_j m_j·Σ xq over
+ * the eight sub-blocks j (exact integers), then s += dx·d·sumi − dx·dmin·summ. The scales and mins
+ * are unpacked with 32-bit masks (four of each per word), the mins meet the activations' block sums
+ * in one int16 dot product.
+ */
+export function matvec_q4_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: i32,
+  scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
+  const nsb = K >> 8;
+  const xq = scratch + <usize>tid * scratchStride;   // int16 [N, K]
+  const x8 = xq + <usize>(N * K * 2);                // int8 [N, K]
+  const xd = x8 + <usize>(N * K);                    // f32 [N, nsb]
+  const xs = xd + <usize>(N * nsb * 4);              // i32 [N, K/32]: Σq per 32
+  const xs16 = xs + <usize>(N * (K >> 5) * 4);       // int16 [N, K/32]: the same, narrowed
+  for (let n = 0; n < N; n++) {
+    for (let s = 0; s < nsb; s++) {
+      const e = n * K + s * 256;
+      const dst = xq + (<usize>e << 1);
+      const sums = xs + (<usize>(e >> 5) << 2);
+      store<f32>(xd + (<usize>(n * nsb + s) << 2), quantizeBlock256K(x + (<usize>e << 2), dst, sums));
+      v128.store(xs16 + (<usize>(e >> 5) << 1), i16x8.narrow_i32x4_s(v128.load(sums), v128.load(sums, 16)));
+      for (let j = 0; j < 256; j += 16) {
+        v128.store(x8 + <usize>(e + j), i8x16.narrow_i16x8_s(v128.load(dst + <usize>(j << 1)), v128.load(dst + <usize>(j << 1), 16)));
+      }
+    }
+  }
+  split(OC, 2, tid, nth);
+  const rowBytes = <usize>nsb * 144;
+  const low4 = i8x16.splat(0x0f);
+  for (let o = partStart; o < partEnd; o++) {
+    const wr = w + <usize>o * rowBytes;
+    for (let n = 0; n < N; n++) {
+      let acc: f32 = 0;
+      let blk = wr;
+      let xp8 = x8 + <usize>(n * K), xp16 = xq + (<usize>(n * K) << 1);
+      let bs = xs16 + (<usize>(n * (K >> 5)) << 1);
+      let pd = xd + (<usize>(n * nsb) << 2);
+      for (let s = 0; s < nsb; s++) {
+        const u0 = load<u32>(blk, 4), u1 = load<u32>(blk, 8), u2 = load<u32>(blk, 12);
+        const scLo = u0 & 0x3f3f3f3f, scHi = (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4);
+        const mLo = u1 & 0x3f3f3f3f, mHi = ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4);
+        const sv = i16x8.extend_low_i8x16_u(i32x4.replace_lane(i32x4.splat(scLo), 1, scHi));
+        const mv = i16x8.extend_low_i8x16_u(i32x4.replace_lane(i32x4.splat(mLo), 1, mHi));
+        const summ = i32x4.dot_i16x8_s(mv, v128.load(bs));
+        let isum = i32x4.splat(0);
+        isum = i32x4.add(isum, subPair(blk + 16, xp8, xp16, v128.shuffle<i16>(sv, sv, 0, 0, 0, 0, 0, 0, 0, 0), v128.shuffle<i16>(sv, sv, 1, 1, 1, 1, 1, 1, 1, 1), low4));
+        isum = i32x4.add(isum, subPair(blk + 48, xp8 + 64, xp16 + 128, v128.shuffle<i16>(sv, sv, 2, 2, 2, 2, 2, 2, 2, 2), v128.shuffle<i16>(sv, sv, 3, 3, 3, 3, 3, 3, 3, 3), low4));
+        isum = i32x4.add(isum, subPair(blk + 80, xp8 + 128, xp16 + 256, v128.shuffle<i16>(sv, sv, 4, 4, 4, 4, 4, 4, 4, 4), v128.shuffle<i16>(sv, sv, 5, 5, 5, 5, 5, 5, 5, 5), low4));
+        isum = i32x4.add(isum, subPair(blk + 112, xp8 + 192, xp16 + 384, v128.shuffle<i16>(sv, sv, 6, 6, 6, 6, 6, 6, 6, 6), v128.shuffle<i16>(sv, sv, 7, 7, 7, 7, 7, 7, 7, 7), low4));
+        // lanes 0..3: Σ sc·S partials; the mins' four partials summed alongside
+        const t = i32x4.add(isum, v128.shuffle<i32>(isum, isum, 2, 3, 0, 1));
+        const m = i32x4.add(summ, v128.shuffle<i32>(summ, summ, 2, 3, 0, 1));
+        const sumi = i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1);
+        const sm = i32x4.extract_lane(m, 0) + i32x4.extract_lane(m, 1);
+        const dx = load<f32>(pd);
+        acc += dx * f16(load<u16>(blk)) * <f32>sumi - dx * f16(load<u16>(blk, 2)) * <f32>sm;
+        blk += 144; xp8 += 256; xp16 += 512; bs += 16; pd += 4;
+      }
+      store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), acc);
+    }
+  }
+}
+
+/**
+ * Σ sc0·(Σ q·xq over sub-block 2i) + sc1·(same over 2i+1) as four i32 partial sums: the 32 bytes of
+ * nibbles at qs hold sub-block 2i in their low halves and 2i+1 in their high halves; xp8/xp16 are
+ * the 64 activations (int8 / int16); sc0, sc1 are the scales broadcast to eight int16 lanes.
+ */
+// @ts-ignore: decorator
+@inline function subPair(qs: usize, xp8: usize, xp16: usize, sc0: v128, sc1: v128, low4: v128): v128 {
+  const q0 = v128.load(qs), q1 = v128.load(qs, 16);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    // nibbles (0..15) are valid 7-bit operands; pair sums of both halves fit in i16 (2·2·127·15)
+    const plo = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8), v128.and(q0, low4)),
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8, 16), v128.and(q1, low4)));
+    const phi = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8, 32), i8x16.shr_u(q0, 4)),
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8, 48), i8x16.shr_u(q1, 4)));
+    return i32x4.add(i32x4.dot_i16x8_s(plo, sc0), i32x4.dot_i16x8_s(phi, sc1));
+  }
+  const l0 = v128.and(q0, low4), l1 = v128.and(q1, low4), h0 = i8x16.shr_u(q0, 4), h1 = i8x16.shr_u(q1, 4);
+  let a = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(l0), v128.load(xp16));
+  a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(l0), v128.load(xp16, 16)));
+  a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(l1), v128.load(xp16, 32)));
+  a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(l1), v128.load(xp16, 48)));
+  let b = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(h0), v128.load(xp16, 64));
+  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(h0), v128.load(xp16, 80)));
+  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(h1), v128.load(xp16, 96)));
+  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(h1), v128.load(xp16, 112)));
+  return i32x4.add(i32x4.mul(a, i32x4.extend_low_i16x8_s(sc0)), i32x4.mul(b, i32x4.extend_low_i16x8_s(sc1)));
 }

@@ -41,3 +41,39 @@ export function quantizeBlock32(src: usize, dst: usize): f32 {
   blockSum = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
   return roundToHalf(m / 127);
 }
+
+/**
+ * Q8_K rounding of the 256 floats at src, llama.cpp's activation rounding for K-quant products
+ * (ggml quantize_row_q8_K_ref): the value of largest magnitude (the first, on ties) maps to -127
+ * through iscale = -127/max, q = min(127, nearest-even(iscale·x)). Writes 256 int16 values at dst
+ * and the eight 32-value sums Σq as i32 at sums; returns d = 1/iscale (0 for an all-zero block).
+ */
+export function quantizeBlock256K(src: usize, dst: usize, sums: usize): f32 {
+  let va = f32x4.splat(0);
+  for (let j = 0; j < 256; j += 4) va = f32x4.max(va, f32x4.abs(v128.load(src + <usize>(j << 2))));
+  const amax = max(max(f32x4.extract_lane(va, 0), f32x4.extract_lane(va, 1)), max(f32x4.extract_lane(va, 2), f32x4.extract_lane(va, 3)));
+  if (amax == 0) {
+    memory.fill(dst, 0, 512);
+    memory.fill(sums, 0, 32);
+    return 0;
+  }
+  let m: f32 = 0;
+  for (let j = 0; j < 256; j++) {
+    const v = load<f32>(src + <usize>(j << 2));
+    if (abs(v) == amax) { m = v; break; }
+  }
+  const iscale: f32 = <f32>-127 / m;
+  const is = f32x4.splat(iscale);
+  const top = i32x4.splat(127);
+  for (let c = 0; c < 8; c++) {
+    let sum = i32x4.splat(0);
+    for (let j = c * 32; j < c * 32 + 32; j += 8) {
+      const lo = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(src + <usize>(j << 2)), is))), top);
+      const hi = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(src + <usize>((j + 4) << 2)), is))), top);
+      sum = i32x4.add(sum, i32x4.add(lo, hi));
+      v128.store(dst + <usize>(j << 1), i16x8.narrow_i32x4_s(lo, hi));
+    }
+    store<i32>(sums + <usize>(c << 2), i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3));
+  }
+  return <f32>1 / iscale;
+}

@@ -6,7 +6,8 @@
  * must live in one heap.
  * Heap layout: [0, 64 KiB) unused but for the work-claim counters at 1 KiB (offsets near 0 stay
  * free, so a null offset is caught), the f16 -> f32 table (256 KiB), per-thread scratch (packing
- * buffers, cross-entropy tiles, quantized activations), then arenas.
+ * buffers, cross-entropy tiles, quantized activations), the packed activations of the quantized
+ * gemm (PACK_BYTES), then arenas.
  */
 import { BumpArena } from './arena.js';
 import type { Arena } from './backend.js';
@@ -20,6 +21,8 @@ export const COUNTERS = 1024;            // work-claim counters (two, a cache li
 const F16_TABLE = 65536;
 export const SCRATCH_BASE = F16_TABLE + 65536 * 4;
 export const SCRATCH_PER_THREAD = 1 << 20; // gemm packing 480 KiB, attention tiles, quantized activations; see asm
+/** Bytes for one call's activations quantized and packed for the quantized gemm (rows are sliced to fit). */
+const PACK_BYTES = 4 << 20;
 const SLACK = 256;                       // kernels may read (never use) a few floats past an array's end
 
 export type Exports = Record<string, unknown> & {
@@ -45,10 +48,16 @@ export class HeapSet {
   readonly heaps: Heap[] = [];
   private readonly heapOfBuffer = new Map<ArrayBufferLike, Heap>();
   private readonly heapStart: number;
+  /** Where the quantized gemm's packed activations go, in every heap, and their room. */
+  readonly packBase: number;
+  readonly packBytes: number;
 
   constructor(private readonly loaded: LoadedModule, private readonly pool: KernelPool, threads: number,
     private readonly maxHeapBytes = MAX_HEAP_BYTES) {
-    this.heapStart = Math.ceil((SCRATCH_BASE + threads * SCRATCH_PER_THREAD) / PAGE) * PAGE;
+    this.packBase = Math.ceil((SCRATCH_BASE + threads * SCRATCH_PER_THREAD) / PAGE) * PAGE;
+    // 4 MiB: 128 rows of 11008 (7B's hidden width); less under a small test limit on heap size
+    this.packBytes = Math.max(PAGE, Math.min(PACK_BYTES, Math.floor(maxHeapBytes / 16 / PAGE) * PAGE));
+    this.heapStart = this.packBase + this.packBytes;
   }
 
   /** Bytes of WebAssembly memory reserved so far over all heaps. */

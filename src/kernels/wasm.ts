@@ -14,7 +14,7 @@ import { HeapSet, MAX_HEAP_BYTES, SCRATCH_BASE, SCRATCH_PER_THREAD } from './was
 import { isNode, loadKernelModule, type LoadedModule } from './wasm-loader.js';
 
 const KERNELS = [
-  'gemm', 'gemm_q', 'matvec_f32', 'matvec_f32p', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0', 'matvec_q4_k',
+  'gemm', 'gemm_q', 'gemm_q_pack_a', 'matvec_f32', 'matvec_f32p', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0', 'matvec_q4_k',
   'rmsnorm_forward', 'rmsnorm_backward', 'rope_forward', 'rope_backward', 'swiglu_forward', 'swiglu_backward',
   'embedding_forward', 'embedding_backward', 'add', 'accumulate', 'adamw', 'sum_squares',
   'attention_forward', 'attention_backward', 'attention_cached', 'log_softmax',
@@ -215,7 +215,17 @@ class WasmBackend implements Backend {
       if (quantized) this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC, SCRATCH_BASE, SCRATCH_PER_THREAD], N * C * OC);
       else this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC], N * C * OC);
     } else if (quantized) {
-      this.run(p.heap, 'gemm_q', [p.out, OC, p.inp, C, p.weight, spec.kind, N, OC, C, 0, ...this.scratch(p.heap)], N * C * OC);
+      // the activations are quantized and packed once per slice of rows that fits the heap's region
+      const rowBytes = C * 2 + (C / 32) * 8;
+      const slice = Math.floor(this.mem.packBytes / rowBytes / 8) * 8;
+      if (slice < 8) throw new Error(`${op}: rows of ${C} values do not fit the packing region (${this.mem.packBytes} bytes for 8 rows)`);
+      const apk = this.mem.packBase;
+      for (let r0 = 0; r0 < N; r0 += slice) {
+        const n = Math.min(slice, N - r0);
+        const inp0 = p.inp + 4 * r0 * C, out0 = p.out + 4 * r0 * OC;
+        this.run(p.heap, 'gemm_q_pack_a', [inp0, C, spec.kind, n, C, apk, ...this.scratch(p.heap)], n * C * 8);
+        this.run(p.heap, 'gemm_q', [out0, OC, apk, p.weight, spec.kind, n, OC, C, 0, ...this.scratch(p.heap)], n * C * OC);
+      }
     } else {
       this.run(p.heap, 'gemm', [p.out, OC, p.inp, C, 1, p.weight, spec.kind, C, N, OC, C, 0, ...this.scratch(p.heap)], N * C * OC);
     }

@@ -175,3 +175,19 @@ describe('q4_k weights: integer kernels with activations rounded to Q8_K, agains
       /weight data/);
   });
 });
+
+test('quantized gemm: rows beyond one packing region are done in slices (K = 8192: 224 rows per slice)', () => {
+  const N = 230, C = 8192, OC = 8;
+  const r = rng(99);
+  const inp = randn(N * C, r);
+  for (const type of ['q8_0', 'q4_k'] as const) {
+    const data = type === 'q4_k' ? randomKQuant('q4_k', OC, C, 5, 0.08) : quantize('q8_0', randn(OC * C, r), OC, C) as Uint8Array;
+    const expected = new Float32Array(N * OC);
+    ref.matmulWeight(expected, inp, { type, rows: OC, cols: C, data }, N);
+    const be = backends[backends.length - 1];
+    const s = new Staging(be, 4 * (N * OC + N * C) + data.length + 4096);
+    const o = s.f32(N * OC);
+    be.matmulWeight(o, s.f32(inp), { type, rows: OC, cols: C, data: s.u8(data) }, N);
+    assertClose(o, expected, tolFor(C), 1e-5, `${type} sliced`);
+  }
+});

@@ -6,7 +6,7 @@
  */
 import { createWasmBackend } from '../../src/kernels/wasm.js';
 import { createReferenceBackend } from '../../src/kernels/reference.js';
-import { dequantizeQ8_0, quantizeQ8_0 } from '../../src/kernels/quant.js';
+import { quantizeQ8_0 } from '../../src/kernels/quant.js';
 import { poolStats } from '../../src/kernels/pool.js';
 
 const scope = self as unknown as { postMessage(m: unknown): void };
@@ -59,24 +59,8 @@ async function main(): Promise<Record<string, unknown>> {
     be.matmulWeight(y, x, { type: 'q8_0', rows: OC, cols: C, data: wq }, N);
     const e = new Float32Array(N * OC);
     ref.matmulWeight(e, x, { type: 'q8_0', rows: OC, cols: C, data: q }, N);
-    // The few-row path quantizes the activations to int8 per 32-block too (as llama.cpp does):
-    // its error is bounded by Σ_k |w_k| · max|x|(block) / 127 / 2. Reported: the largest
-    // |difference| / (that bound + 1e-5 (1 + |expected|)), which must stay <= 1.
-    const wd = dequantizeQ8_0(q, OC, C);
-    let worst = 0;
-    for (let n = 0; n < N; n++) {
-      for (let o = 0; o < OC; o++) {
-        let bound = 0;
-        for (let b0 = 0; b0 < C; b0 += 32) {
-          let amax = 0;
-          for (let j = b0; j < b0 + 32; j++) amax = Math.max(amax, Math.abs(x[n * C + j]));
-          for (let j = b0; j < b0 + 32; j++) bound += Math.abs(wd[o * C + j]) * amax / 127 / 2;
-        }
-        const i = n * OC + o;
-        worst = Math.max(worst, Math.abs(y[i] - e[i]) / ((N <= 32 ? bound : 0) + 1e-5 * (1 + Math.abs(e[i]))));
-      }
-    }
-    out[`q8_0_N${N}_vs_bound`] = Number.isNaN(worst) ? Infinity : worst;
+    // both backends round the activations per 32-block as llama.cpp does: float rounding only
+    out[`q8_0_N${N}`] = diff(y, e);
   }
   // causal attention with grouped KV heads
   {

@@ -5,8 +5,8 @@
 // enters C as  c = fma(S, d_w · d_x, c), block after block in K order, starting from C's old value
 // when accumulating. The decode kernels (matvec.ts) compute the same integers.
 //
-// Structure as in gemm.ts (BLIS), but with rows in the vector lanes: MC×KC blocks of A are
-// quantized into int16 panels of 8 rows ([block][pair of k][8 rows][2 × int16]), and W's rows
+// Structure as in gemm.ts (BLIS), but with rows in the vector lanes: A is quantized once per call
+// into int16 panels of 8 rows ([block][pair of k][8 rows][2 × int16], gemm_q_pack_a), and W's rows
 // (C's columns) are widened to int16 in place order ([block][column][32 × int16]), which needs no
 // transposing: packing W costs about as much as reading it. The 8×4 micro-kernel takes, per pair
 // of k, two vectors of A (8 rows) and four 32-bit broadcasts of W, for eight dot products; these
@@ -20,11 +20,10 @@
 // whole superblocks.
 import { claim } from './simd';
 import { f16, B_NT_Q8_0 } from './gemm';
-import { quantizeBlock32, quantizeBlock256K } from './quantize';
+import { quantizeBlock32, quantizeBlock256K, blockSum } from './quantize';
 
 export const B_NT_Q4_K: i32 = 6;
 
-const MC: i32 = 64;
 const KC_MAX: i32 = 384; // a multiple of 32
 const NC: i32 = 256;
 
@@ -49,54 +48,70 @@ const NC: i32 = 256;
 }
 
 /**
- * Quantizes A[i0..i0+mc, p0..p0+kc) (row stride lda floats) into 8-row int16 panels at dst
- * (512 bytes per block of 32) and scales at dsc ([panel][block][8] f32); rows past mc are zero.
- * k256 (Q4_K weights): Q8_K rounding per superblock (kc = 256), with each block's Σq at dsum
- * ([panel][block][8] f32). tmp: 4 KiB + 256 B.
+ * Quantizes rows i0..i0+rows (rows <= 8) of A[·, 0..K) (row stride lda floats) into one 8-row int16
+ * panel at dst ([block][pair of k][8 rows][2 × int16], 512 bytes per block of 32), with the
+ * blocks' scales at dsc and their sums Σq at dsum ([block][8] f32 each); rows past `rows` are zero.
+ * k256 (Q4_K weights): Q8_K rounding, one scale per superblock of 256. tmp: 4 KiB + 256 B.
  */
-function packAq(dst: usize, dsc: usize, dsum: usize, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, k256: bool, tmp: usize): void {
-  const nb = kc >> 5;
+function packPanelA(dst: usize, dsc: usize, dsum: usize, a: usize, lda: i32, i0: i32, rows: i32, K: i32, k256: bool, tmp: usize): void {
   const sums = tmp + 4096; // eight rows × eight i32 block sums, after the rows
-  for (let ip = 0; ip < mc; ip += 8) {
-    const rows = min(8, mc - ip);
-    const panel = dst + <usize>(ip * kc * 2);
-    const scales = dsc + <usize>(ip * nb * 4);
-    if (k256) {
-      // row r's 256 values at tmp + r·512, as int16
-      for (let r = 0; r < 8; r++) {
-        let d: f32 = 0;
-        if (r < rows) d = quantizeBlock256K(a + ((<usize>(i0 + ip + r) * <usize>lda + <usize>p0) << 2), tmp + <usize>(r << 9), sums + <usize>(r << 5));
-        else { memory.fill(tmp + <usize>(r << 9), 0, 512); memory.fill(sums + <usize>(r << 5), 0, 32); }
+  const span = k256 ? 256 : 32; // values quantized per call, rows at tmp + r·2·span
+  for (let p0 = 0; p0 < K; p0 += span) {
+    for (let r = 0; r < 8; r++) {
+      const t = tmp + <usize>(r * span * 2);
+      if (r >= rows) {
+        memory.fill(t, 0, <usize>(span * 2));
+        for (let b = 0; b < span >> 5; b++) {
+          store<f32>(dsc + <usize>(((p0 >> 5) + b) * 32 + r * 4), 0);
+          store<f32>(dsum + <usize>(((p0 >> 5) + b) * 32 + r * 4), 0);
+        }
+        continue;
+      }
+      const src = a + ((<usize>(i0 + r) * <usize>lda + <usize>p0) << 2);
+      if (k256) {
+        const d = quantizeBlock256K(src, t, sums + <usize>(r << 5));
         for (let b = 0; b < 8; b++) {
-          store<f32>(scales + <usize>((b * 8 + r) << 2), d);
-          store<f32>(dsum + <usize>(ip * nb * 4) + <usize>((b * 8 + r) << 2), <f32>load<i32>(sums + <usize>((r << 5) + (b << 2))));
+          store<f32>(dsc + <usize>(((p0 >> 5) + b) * 32 + r * 4), d);
+          store<f32>(dsum + <usize>(((p0 >> 5) + b) * 32 + r * 4), <f32>load<i32>(sums + <usize>((r << 5) + (b << 2))));
         }
+      } else {
+        store<f32>(dsc + <usize>((p0 >> 5) * 32 + r * 4), quantizeBlock32(src, t));
+        store<f32>(dsum + <usize>((p0 >> 5) * 32 + r * 4), <f32>blockSum);
       }
-      for (let b = 0; b < 8; b++) {
-        const out = panel + <usize>(b << 9);
-        for (let g = 0; g < 4; g++) {
-          const o = tmp + <usize>((b << 6) + (g << 4));
-          transposeStore(v128.load(o), v128.load(o, 512), v128.load(o, 1024), v128.load(o, 1536), out + <usize>(g << 7), 32);
-          transposeStore(v128.load(o, 2048), v128.load(o, 2560), v128.load(o, 3072), v128.load(o, 3584), out + <usize>(g << 7) + 16, 32);
-        }
-      }
-      continue;
     }
-    for (let b = 0; b < nb; b++) {
-      for (let r = 0; r < 8; r++) {
-        let d: f32 = 0;
-        if (r < rows) d = quantizeBlock32(a + ((<usize>(i0 + ip + r) * <usize>lda + <usize>(p0 + b * 32)) << 2), tmp + <usize>(r << 6));
-        else memory.fill(tmp + <usize>(r << 6), 0, 64);
-        store<f32>(scales + <usize>((b * 8 + r) << 2), d);
-      }
-      // row r's pairs (k, k+1) are 32-bit units: four rows × four pairs per transpose
-      const out = panel + <usize>(b << 9);
+    // row r's pairs (k, k+1) are 32-bit units: four rows × four pairs per transpose
+    const rowStride = <usize>(span * 2);
+    for (let b = 0; b < span >> 5; b++) {
+      const out = dst + <usize>(((p0 >> 5) + b) << 9);
       for (let g = 0; g < 4; g++) {
-        const o = <usize>(g << 4);
-        transposeStore(v128.load(tmp + o), v128.load(tmp + 64 + o), v128.load(tmp + 128 + o), v128.load(tmp + 192 + o), out + <usize>(g << 7), 32);
-        transposeStore(v128.load(tmp + 256 + o), v128.load(tmp + 320 + o), v128.load(tmp + 384 + o), v128.load(tmp + 448 + o), out + <usize>(g << 7) + 16, 32);
+        const o = tmp + <usize>((b << 6) + (g << 4));
+        transposeStore(v128.load(o), v128.load(o + rowStride), v128.load(o + 2 * rowStride), v128.load(o + 3 * rowStride), out + <usize>(g << 7), 32);
+        const h = o + 4 * rowStride;
+        transposeStore(v128.load(h), v128.load(h + rowStride), v128.load(h + 2 * rowStride), v128.load(h + 3 * rowStride), out + <usize>(g << 7) + 16, 32);
       }
     }
+  }
+}
+
+/** Bytes gemm_q_pack_a writes for M rows of K: int16 panels, then scales, then sums. */
+export function gemmQPackedBytes(M: i32, K: i32): i32 { const m8 = (M + 7) & ~7; return m8 * K * 2 + m8 * (K >> 5) * 8; }
+
+/**
+ * A[M,K] quantized and packed once for a whole gemm_q call (panels of 8 rows over all of K, at
+ * dst, the layout packPanelA writes; scales and sums after them), the panels claimed from
+ * `counter` by the threads. Quantizing inside every block of C instead repeated it once per 256
+ * columns: a fifth of the product's time.
+ */
+export function gemm_q_pack_a(a: usize, lda: i32, kind: i32, M: i32, K: i32, dst: usize,
+  scratch: usize, scratchStride: usize, counter: usize, tid: i32, nth: i32): void {
+  const tmp = scratch + <usize>tid * scratchStride;
+  const m8 = (M + 7) & ~7;
+  const dsc = dst + <usize>(m8 * K * 2), dsum = dsc + <usize>(m8 * (K >> 5) * 4);
+  const panels = m8 >> 3;
+  for (let p = claim(counter); p < panels; p = claim(counter)) {
+    const i0 = p << 3;
+    packPanelA(dst + <usize>(i0 * K * 2), dsc + <usize>(i0 * (K >> 5) * 4), dsum + <usize>(i0 * (K >> 5) * 4),
+      a, lda, i0, min(8, M - i0), K, kind == B_NT_Q4_K, tmp);
   }
 }
 
@@ -300,16 +315,12 @@ function microEdgeQ(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usi
   for (let r = 0; r < mr; r++) memory.copy(cp + <usize>r * ldcBytes, tile + <usize>(r << 4), <usize>(nr << 2));
 }
 
-/** C[i0..i1, j0..j1) on the calling thread alone. */
-function gemmQRange(c: usize, ldc: i32, a: usize, lda: i32, w: usize, kind: i32, K: i32, accumulate: bool,
+/** C[i0..i1, j0..j1) on the calling thread alone; A comes packed by gemm_q_pack_a (apk, scales ask, sums asm). */
+function gemmQRange(c: usize, ldc: i32, apk: usize, ask: usize, asm: usize, w: usize, kind: i32, K: i32, accumulate: bool,
   scratch: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
-  // scratch: [A panels MC·KC int16][A scales][A block sums][tile 128 B][tmp 4 KiB] ... [W panels NC·KC int16][W scales][W offsets]
-  const apack = scratch;
-  const ascale = apack + <usize>(MC * KC_MAX * 2);
-  const asum = ascale + <usize>(MC * (KC_MAX >> 5) * 4);
-  const tile = asum + <usize>(MC * (KC_MAX >> 5) * 4);
-  const tmp = tile + 128;
-  const bpack = scratch + <usize>(MC * KC_MAX * 4);
+  // scratch: [tile 128 B][W panels NC·KC int16][W scales][W offsets]
+  const tile = scratch;
+  const bpack = scratch + 128;
   const bscale = bpack + <usize>(NC * KC_MAX * 2);
   const boff = bscale + <usize>(NC * (KC_MAX >> 5) * 4);
   const affine = kind == B_NT_Q4_K;
@@ -322,23 +333,20 @@ function gemmQRange(c: usize, ldc: i32, a: usize, lda: i32, w: usize, kind: i32,
       const nb = kc >> 5;
       const acc = accumulate || pc > 0;
       packBq(bpack, bscale, boff, w, kind, K, jc, nc, pc, kc);
-      for (let ic = i0; ic < i1; ic += MC) {
-        const mc = min(MC, i1 - ic);
-        packAq(apack, ascale, asum, a, lda, ic, mc, pc, kc, affine, tmp);
-        for (let jr = 0; jr < nc; jr += 4) {
-          const nr = min(4, nc - jr);
-          const bp = bpack + <usize>(jr * kc * 2);
-          const ws = bscale + <usize>(jr * nb * 4);
-          const wo: usize = affine ? boff + <usize>(jr * nb * 4) : 0;
-          for (let ir = 0; ir < mc; ir += 8) {
-            const mr = min(8, mc - ir);
-            const ap = apack + <usize>(ir * kc * 2);
-            const xs = ascale + <usize>(ir * nb * 4);
-            const xsum = asum + <usize>(ir * nb * 4);
-            const cp = c + <usize>(ic + ir) * ldcBytes + (<usize>(jc + jr) << 2);
-            if (mr == 8 && nr == 4) micro8x4q(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo);
-            else microEdgeQ(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo, mr, nr, tile);
-          }
+      for (let jr = 0; jr < nc; jr += 4) {
+        const nr = min(4, nc - jr);
+        const bp = bpack + <usize>(jr * kc * 2);
+        const ws = bscale + <usize>(jr * nb * 4);
+        const wo: usize = affine ? boff + <usize>(jr * nb * 4) : 0;
+        for (let ir = i0; ir < i1; ir += 8) {
+          const mr = min(8, i1 - ir);
+          // the 8-row panel of rows ir.., from block pc/32 on
+          const ap = apk + <usize>(ir * K * 2) + <usize>(pc << 4);
+          const xs = ask + <usize>(ir * (K >> 5) * 4) + <usize>pc;
+          const xsum = asm + <usize>(ir * (K >> 5) * 4) + <usize>pc;
+          const cp = c + <usize>ir * ldcBytes + (<usize>(jc + jr) << 2);
+          if (mr == 8 && nr == 4) micro8x4q(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo);
+          else microEdgeQ(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo, mr, nr, tile);
         }
       }
     }
@@ -352,17 +360,20 @@ function chunkSize(n: i32, target: i32, unit: i32): i32 {
 }
 
 /**
- * The parallel entry (K a multiple of 32, of 256 for Q4_K; K > 0): blocks of ~256 rows × ~256
- * columns of C are claimed from `counter`; each quantizes and packs what it reads.
+ * The parallel entry (K a multiple of 32, of 256 for Q4_K; K > 0), after gemm_q_pack_a packed A
+ * at `apk`: blocks of ~256 rows × ~256 columns of C are claimed from `counter`; each unpacks the
+ * weight block it reads.
  */
-export function gemm_q(c: usize, ldc: i32, a: usize, lda: i32, w: usize, kind: i32,
+export function gemm_q(c: usize, ldc: i32, apk: usize, w: usize, kind: i32,
   M: i32, N: i32, K: i32, accumulate: i32, scratch: usize, scratchStride: usize, counter: usize, tid: i32, nth: i32): void {
   const s = scratch + <usize>tid * scratchStride;
+  const m8 = (M + 7) & ~7;
+  const ask = apk + <usize>(m8 * K * 2), asm = ask + <usize>(m8 * (K >> 5) * 4);
   const cm = chunkSize(M, 256, 8), cn = chunkSize(N, 256, 4);
   const rowChunks = (M + cm - 1) / cm, colChunks = (N + cn - 1) / cn;
   const total = rowChunks * colChunks;
   for (let t = claim(counter); t < total; t = claim(counter)) {
     const i0 = (t % rowChunks) * cm, j0 = (t / rowChunks) * cn;
-    gemmQRange(c, ldc, a, lda, w, kind, K, accumulate != 0, s, i0, min(M, i0 + cm), j0, min(N, j0 + cn));
+    gemmQRange(c, ldc, apk, ask, asm, w, kind, K, accumulate != 0, s, i0, min(M, i0 + cm), j0, min(N, j0 + cn));
   }
 }

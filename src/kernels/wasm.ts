@@ -216,6 +216,7 @@ class WasmBackend implements Backend {
       else this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC], N * C * OC);
     } else if (quantized) {
       // the activations are quantized and packed once per slice of rows that fits the heap's region
+      if (16 * C + 8192 > SCRATCH_PER_THREAD) throw new Error(`${op}: cols = ${C} exceeds the ${(SCRATCH_PER_THREAD - 8192) / 16} the quantized gemm packs per thread`);
       const rowBytes = C * 2 + (C / 32) * 8;
       const slice = Math.floor(this.mem.packBytes / rowBytes / 8) * 8;
       if (slice < 8) throw new Error(`${op}: rows of ${C} values do not fit the packing region (${this.mem.packBytes} bytes for 8 rows)`);

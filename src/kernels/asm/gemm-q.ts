@@ -19,7 +19,7 @@
 // (llama.cpp's rule for K-quants: one scale for the eight blocks of a superblock), so K blocks are
 // whole superblocks.
 import { claim } from './simd';
-import { f16, B_NT_Q8_0 } from './gemm';
+import { f16, B_NT_Q8_0, B_NT_Q4_0 } from './gemm';
 import { quantizeBlock32, quantizeBlock256K, blockSum } from './quantize';
 
 export const B_NT_Q4_K: i32 = 6;
@@ -108,11 +108,28 @@ export function gemm_q_pack_a(a: usize, lda: i32, kind: i32, M: i32, K: i32, dst
   const m8 = (M + 7) & ~7;
   const dsc = dst + <usize>(m8 * K * 2), dsum = dsc + <usize>(m8 * (K >> 5) * 4);
   const panels = m8 >> 3;
+  const nibbles = usesNibbles(kind);
   for (let p = claim(counter); p < panels; p = claim(counter)) {
     const i0 = p << 3;
-    packPanelA(dst + <usize>(i0 * K * 2), dsc + <usize>(i0 * (K >> 5) * 4), dsum + <usize>(i0 * (K >> 5) * 4),
+    // the nibble path keeps int8 panels ([pair][8 rows][2 × i8], at dst + i0·K): the int16 panel
+    // is made in this thread's scratch (after tmp; 16·K bytes) and each pair's 32 bytes narrowed to 16
+    const panel = nibbles ? tmp + 8192 : dst + <usize>(i0 * K * 2);
+    packPanelA(panel, dsc + <usize>(i0 * (K >> 5) * 4), dsum + <usize>(i0 * (K >> 5) * 4),
       a, lda, i0, min(8, M - i0), K, kind == B_NT_Q4_K, tmp);
+    if (nibbles) {
+      const out = dst + <usize>(i0 * K);
+      for (let kp = 0; kp < (K >> 1); kp++) {
+        const q = panel + <usize>(kp << 5);
+        v128.store(out + <usize>(kp << 4), i8x16.narrow_i16x8_s(v128.load(q), v128.load(q, 16)));
+      }
+    }
   }
+}
+
+/** Q4_0 and Q4_K take the nibble path where the relaxed int8 dot product exists. */
+// @ts-ignore: decorator
+@inline function usesNibbles(kind: i32): bool {
+  return ASC_FEATURE_RELAXED_SIMD && (kind == B_NT_Q4_K || kind == B_NT_Q4_0);
 }
 
 /**
@@ -205,6 +222,58 @@ function packBq4k(dst: usize, dsc: usize, doff: usize, w: usize, K: i32, j0: i32
         v128.store(o, i16x8.extend_low_i8x16_u(lo1), 32); v128.store(o, i16x8.extend_high_i8x16_u(lo1), 48);
         v128.store(o, i16x8.extend_low_i8x16_u(hi0), 256); v128.store(o, i16x8.extend_high_i8x16_u(hi0), 272);
         v128.store(o, i16x8.extend_low_i8x16_u(hi1), 288); v128.store(o, i16x8.extend_high_i8x16_u(hi1), 304);
+      }
+    }
+  }
+}
+
+/**
+ * The nibble path (relaxed build, Q4_0 and Q4_K): W rows j0..j0+nc, K range p0..p0+kc kept as
+ * bytes 0..15 in panels of 4 columns ([panel][block][column][32 × u8], 128 bytes per block), with
+ * each block's scale a at dsc and offset −b at doff, w = a·q − b: Q4_0 has a = d, b = 8d; Q4_K
+ * a = d·sc, b = dmin·m per sub-block.
+ */
+function packBNibbles(dst: usize, dsc: usize, doff: usize, w: usize, kind: i32, K: i32, j0: i32, nc: i32, p0: i32, kc: i32): void {
+  const nb = kc >> 5;
+  const low4 = i8x16.splat(0x0f);
+  for (let jp = 0; jp < nc; jp += 4) {
+    const panel = dst + <usize>(jp * kc);
+    const scales = dsc + <usize>(jp * nb * 4), offs = doff + <usize>(jp * nb * 4);
+    for (let c = 0; c < 4; c++) {
+      if (jp + c >= nc) {
+        for (let b = 0; b < nb; b++) {
+          memory.fill(panel + <usize>((b << 7) + (c << 5)), 0, 32);
+          store<f32>(scales + <usize>((b * 4 + c) << 2), 0);
+          store<f32>(offs + <usize>((b * 4 + c) << 2), 0);
+        }
+        continue;
+      }
+      const row = j0 + jp + c;
+      if (kind == B_NT_Q4_K) {
+        const blk = w + (<usize>row * <usize>(K >> 8) + <usize>(p0 >> 8)) * 144;
+        const d = f16(load<u16>(blk)), dmin = f16(load<u16>(blk, 2));
+        for (let b = 0; b < 8; b++) {
+          const sc: u32 = b < 4 ? load<u8>(blk + 4 + b) & 63 : (load<u8>(blk + 8 + b) & 0xf) | ((load<u8>(blk + b) >> 6) << 4);
+          const m: u32 = b < 4 ? load<u8>(blk + 8 + b) & 63 : (load<u8>(blk + 8 + b) >> 4) | ((load<u8>(blk + 4 + b) >> 6) << 4);
+          store<f32>(scales + <usize>((b * 4 + c) << 2), d * <f32>sc);
+          store<f32>(offs + <usize>((b * 4 + c) << 2), -(dmin * <f32>m));
+          const q0 = v128.load(blk + 16 + <usize>((b >> 1) << 5)), q1 = v128.load(blk + 32 + <usize>((b >> 1) << 5));
+          const o = panel + <usize>((b << 7) + (c << 5));
+          v128.store(o, b & 1 ? i8x16.shr_u(q0, 4) : v128.and(q0, low4));
+          v128.store(o, b & 1 ? i8x16.shr_u(q1, 4) : v128.and(q1, low4), 16);
+        }
+      } else {
+        let bp = w + (<usize>row * <usize>(K >> 5) + <usize>(p0 >> 5)) * 18;
+        for (let b = 0; b < nb; b++) {
+          const d = f16(load<u16>(bp));
+          store<f32>(scales + <usize>((b * 4 + c) << 2), d);
+          store<f32>(offs + <usize>((b * 4 + c) << 2), -(<f32>8 * d));
+          const q = v128.load(bp, 2);
+          const o = panel + <usize>((b << 7) + (c << 5));
+          v128.store(o, v128.and(q, low4));        // elements 0..15
+          v128.store(o, i8x16.shr_u(q, 4), 16);    // elements 16..31
+          bp += 18;
+        }
       }
     }
   }
@@ -304,14 +373,87 @@ function micro8x4q(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usiz
   v128.store(cq, t0); v128.store(cq + ldcBytes, t1); v128.store(cq + 2 * ldcBytes, t2); v128.store(cq + 3 * ldcBytes, t3);
 }
 
+/** Pair sums x[2i]·w[2i] + x[2i+1]·w[2i+1] in int16 (only the relaxed build takes the nibble path). */
+// @ts-ignore: decorator
+@inline function dotNibbles(x: v128, w: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(x, w);
+  return i16x8.splat(0);
+}
+
+/**
+ * The nibble path's 8×4 tile: A as int8 panels ([block][pair][8 rows][2 × i8], 256 bytes per
+ * block), W as bytes 0..15 (valid 7-bit operands of the relaxed int8 dot product: pmaddubsw on
+ * x86, 16 products per instruction, twice the int16 path's). The products' pair sums (at most
+ * 2·127·15) add up in int16 over 8 pairs of k before widening; each block ends as in micro8x4q.
+ */
+function micro8x4n(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usize, ldcBytes: usize, accumulate: bool,
+  xsum: usize, woff: usize): void {
+  let c0L = f32x4.splat(0), c1L = f32x4.splat(0), c2L = f32x4.splat(0), c3L = f32x4.splat(0);
+  let c0H = f32x4.splat(0), c1H = f32x4.splat(0), c2H = f32x4.splat(0), c3H = f32x4.splat(0);
+  if (accumulate) {
+    transpose4(v128.load(cp), v128.load(cp + ldcBytes), v128.load(cp + 2 * ldcBytes), v128.load(cp + 3 * ldcBytes));
+    c0L = t0; c1L = t1; c2L = t2; c3L = t3;
+    const cq = cp + 4 * ldcBytes;
+    transpose4(v128.load(cq), v128.load(cq + ldcBytes), v128.load(cq + 2 * ldcBytes), v128.load(cq + 3 * ldcBytes));
+    c0H = t0; c1H = t1; c2H = t2; c3H = t3;
+  }
+  for (let b = 0; b < nb; b++) {
+    let s0L = i32x4.splat(0), s1L = i32x4.splat(0), s2L = i32x4.splat(0), s3L = i32x4.splat(0);
+    let s0H = i32x4.splat(0), s1H = i32x4.splat(0), s2H = i32x4.splat(0), s3H = i32x4.splat(0);
+    let wp = bp;
+    for (let half = 0; half < 2; half++) {
+      let u0 = i16x8.splat(0), u1 = i16x8.splat(0), u2 = i16x8.splat(0), u3 = i16x8.splat(0);
+      for (let kp = 0; kp < 8; kp++) {
+        const x = v128.load(ap);
+        u0 = i16x8.add(u0, dotNibbles(x, v128.load16_splat(wp)));
+        u1 = i16x8.add(u1, dotNibbles(x, v128.load16_splat(wp, 32)));
+        u2 = i16x8.add(u2, dotNibbles(x, v128.load16_splat(wp, 64)));
+        u3 = i16x8.add(u3, dotNibbles(x, v128.load16_splat(wp, 96)));
+        ap += 16;
+        wp += 2;
+      }
+      s0L = i32x4.add(s0L, i32x4.extend_low_i16x8_s(u0)); s0H = i32x4.add(s0H, i32x4.extend_high_i16x8_s(u0));
+      s1L = i32x4.add(s1L, i32x4.extend_low_i16x8_s(u1)); s1H = i32x4.add(s1H, i32x4.extend_high_i16x8_s(u1));
+      s2L = i32x4.add(s2L, i32x4.extend_low_i16x8_s(u2)); s2H = i32x4.add(s2H, i32x4.extend_high_i16x8_s(u2));
+      s3L = i32x4.add(s3L, i32x4.extend_low_i16x8_s(u3)); s3H = i32x4.add(s3H, i32x4.extend_high_i16x8_s(u3));
+    }
+    bp += 128;
+    const dxL = v128.load(xs), dxH = v128.load(xs, 16);
+    let dw = v128.load32_splat(ws);
+    c0L = scaleInto(s0L, dw, dxL, c0L); c0H = scaleInto(s0H, dw, dxH, c0H);
+    dw = v128.load32_splat(ws, 4);
+    c1L = scaleInto(s1L, dw, dxL, c1L); c1H = scaleInto(s1H, dw, dxH, c1H);
+    dw = v128.load32_splat(ws, 8);
+    c2L = scaleInto(s2L, dw, dxL, c2L); c2H = scaleInto(s2H, dw, dxH, c2H);
+    dw = v128.load32_splat(ws, 12);
+    c3L = scaleInto(s3L, dw, dxL, c3L); c3H = scaleInto(s3H, dw, dxH, c3H);
+    const bL = f32x4.mul(v128.load(xsum), dxL), bH = f32x4.mul(v128.load(xsum, 16), dxH);
+    let ob = v128.load32_splat(woff);
+    c0L = fmaF(bL, ob, c0L); c0H = fmaF(bH, ob, c0H);
+    ob = v128.load32_splat(woff, 4);
+    c1L = fmaF(bL, ob, c1L); c1H = fmaF(bH, ob, c1H);
+    ob = v128.load32_splat(woff, 8);
+    c2L = fmaF(bL, ob, c2L); c2H = fmaF(bH, ob, c2H);
+    ob = v128.load32_splat(woff, 12);
+    c3L = fmaF(bL, ob, c3L); c3H = fmaF(bH, ob, c3H);
+    xsum += 32; woff += 16; xs += 32; ws += 16;
+  }
+  transpose4(c0L, c1L, c2L, c3L);
+  v128.store(cp, t0); v128.store(cp + ldcBytes, t1); v128.store(cp + 2 * ldcBytes, t2); v128.store(cp + 3 * ldcBytes, t3);
+  const cq = cp + 4 * ldcBytes;
+  transpose4(c0H, c1H, c2H, c3H);
+  v128.store(cq, t0); v128.store(cq + ldcBytes, t1); v128.store(cq + 2 * ldcBytes, t2); v128.store(cq + 3 * ldcBytes, t3);
+}
+
 /** A partial tile (mr < 8 or nr < 4) through an 8×4 tile buffer, so the formula is the same. */
 function microEdgeQ(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usize, ldcBytes: usize, accumulate: bool,
-  xsum: usize, woff: usize, mr: i32, nr: i32, tile: usize): void {
+  xsum: usize, woff: usize, mr: i32, nr: i32, tile: usize, nibbles: bool): void {
   memory.fill(tile, 0, 128);
   if (accumulate) {
     for (let r = 0; r < mr; r++) memory.copy(tile + <usize>(r << 4), cp + <usize>r * ldcBytes, <usize>(nr << 2));
   }
-  micro8x4q(ap, xs, bp, ws, nb, tile, 16, accumulate, xsum, woff);
+  if (nibbles) micro8x4n(ap, xs, bp, ws, nb, tile, 16, accumulate, xsum, woff);
+  else micro8x4q(ap, xs, bp, ws, nb, tile, 16, accumulate, xsum, woff);
   for (let r = 0; r < mr; r++) memory.copy(cp + <usize>r * ldcBytes, tile + <usize>(r << 4), <usize>(nr << 2));
 }
 
@@ -323,7 +465,8 @@ function gemmQRange(c: usize, ldc: i32, apk: usize, ask: usize, asm: usize, w: u
   const bpack = scratch + 128;
   const bscale = bpack + <usize>(NC * KC_MAX * 2);
   const boff = bscale + <usize>(NC * (KC_MAX >> 5) * 4);
-  const affine = kind == B_NT_Q4_K;
+  const nibbles = usesNibbles(kind);
+  const affine = kind == B_NT_Q4_K || nibbles;
   const KC = kBlock(K, kind);
   const ldcBytes = <usize>ldc << 2;
   for (let jc = j0; jc < j1; jc += NC) {
@@ -332,21 +475,24 @@ function gemmQRange(c: usize, ldc: i32, apk: usize, ask: usize, asm: usize, w: u
       const kc = min(KC, K - pc);
       const nb = kc >> 5;
       const acc = accumulate || pc > 0;
-      packBq(bpack, bscale, boff, w, kind, K, jc, nc, pc, kc);
+      if (nibbles) packBNibbles(bpack, bscale, boff, w, kind, K, jc, nc, pc, kc);
+      else packBq(bpack, bscale, boff, w, kind, K, jc, nc, pc, kc);
       for (let jr = 0; jr < nc; jr += 4) {
         const nr = min(4, nc - jr);
-        const bp = bpack + <usize>(jr * kc * 2);
+        const bp = bpack + <usize>(nibbles ? jr * kc : jr * kc * 2);
         const ws = bscale + <usize>(jr * nb * 4);
         const wo: usize = affine ? boff + <usize>(jr * nb * 4) : 0;
         for (let ir = i0; ir < i1; ir += 8) {
           const mr = min(8, i1 - ir);
           // the 8-row panel of rows ir.., from block pc/32 on
-          const ap = apk + <usize>(ir * K * 2) + <usize>(pc << 4);
+          const ap = nibbles ? apk + <usize>(ir * K) + <usize>(pc << 3) : apk + <usize>(ir * K * 2) + <usize>(pc << 4);
           const xs = ask + <usize>(ir * (K >> 5) * 4) + <usize>pc;
           const xsum = asm + <usize>(ir * (K >> 5) * 4) + <usize>pc;
           const cp = c + <usize>ir * ldcBytes + (<usize>(jc + jr) << 2);
-          if (mr == 8 && nr == 4) micro8x4q(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo);
-          else microEdgeQ(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo, mr, nr, tile);
+          if (mr == 8 && nr == 4) {
+            if (nibbles) micro8x4n(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo);
+            else micro8x4q(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo);
+          } else microEdgeQ(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo, mr, nr, tile, nibbles);
         }
       }
     }

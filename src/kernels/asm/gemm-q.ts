@@ -308,10 +308,15 @@ let t0: v128, t1: v128, t2: v128, t3: v128;
 
 /**
  * The 8×4 tile at cp (row stride ldcBytes) over nb blocks of packed A (ap, xs) and W (bp, ws).
- * Accumulators hold columns: cjL = rows 0..3 of column j, cjH = rows 4..7.
+ * Accumulators hold columns: cjL = rows 0..3 of column j, cjH = rows 4..7. Per block, the int16
+ * path takes 16 pairs of k: two A vectors (8 rows) and four 32-bit W broadcasts, eight int16 dot
+ * products. The nibble path (nibbles: A int8 panels, 256 bytes per block; W bytes 0..15, valid
+ * 7-bit operands of the relaxed int8 dot product, pmaddubsw on x86, 16 products per instruction)
+ * takes one A vector per pair against four 16-bit W broadcasts; the pair sums (at most 2·127·15)
+ * add up in int16 over 8 pairs before widening. Affine weights (woff != 0) add Σxq·(−b)·dx.
  */
 function micro8x4q(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usize, ldcBytes: usize, accumulate: bool,
-  xsum: usize, woff: usize): void {
+  xsum: usize, woff: usize, nibbles: bool): void {
   let c0L = f32x4.splat(0), c1L = f32x4.splat(0), c2L = f32x4.splat(0), c3L = f32x4.splat(0);
   let c0H = f32x4.splat(0), c1H = f32x4.splat(0), c2H = f32x4.splat(0), c3H = f32x4.splat(0);
   if (accumulate) {
@@ -325,20 +330,40 @@ function micro8x4q(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usiz
     let s0L = i32x4.splat(0), s1L = i32x4.splat(0), s2L = i32x4.splat(0), s3L = i32x4.splat(0);
     let s0H = i32x4.splat(0), s1H = i32x4.splat(0), s2H = i32x4.splat(0), s3H = i32x4.splat(0);
     let wp = bp;
-    for (let kp = 0; kp < 16; kp++) {
-      const xL = v128.load(ap), xH = v128.load(ap, 16);
-      let y = v128.load32_splat(wp);
-      s0L = i32x4.add(s0L, i32x4.dot_i16x8_s(xL, y)); s0H = i32x4.add(s0H, i32x4.dot_i16x8_s(xH, y));
-      y = v128.load32_splat(wp, 64);
-      s1L = i32x4.add(s1L, i32x4.dot_i16x8_s(xL, y)); s1H = i32x4.add(s1H, i32x4.dot_i16x8_s(xH, y));
-      y = v128.load32_splat(wp, 128);
-      s2L = i32x4.add(s2L, i32x4.dot_i16x8_s(xL, y)); s2H = i32x4.add(s2H, i32x4.dot_i16x8_s(xH, y));
-      y = v128.load32_splat(wp, 192);
-      s3L = i32x4.add(s3L, i32x4.dot_i16x8_s(xL, y)); s3H = i32x4.add(s3H, i32x4.dot_i16x8_s(xH, y));
-      ap += 32;
-      wp += 4;
+    if (nibbles) {
+      for (let half = 0; half < 2; half++) {
+        let u0 = i16x8.splat(0), u1 = i16x8.splat(0), u2 = i16x8.splat(0), u3 = i16x8.splat(0);
+        for (let kp = 0; kp < 8; kp++) {
+          const x = v128.load(ap);
+          u0 = i16x8.add(u0, dotNibbles(x, v128.load16_splat(wp)));
+          u1 = i16x8.add(u1, dotNibbles(x, v128.load16_splat(wp, 32)));
+          u2 = i16x8.add(u2, dotNibbles(x, v128.load16_splat(wp, 64)));
+          u3 = i16x8.add(u3, dotNibbles(x, v128.load16_splat(wp, 96)));
+          ap += 16;
+          wp += 2;
+        }
+        s0L = i32x4.add(s0L, i32x4.extend_low_i16x8_s(u0)); s0H = i32x4.add(s0H, i32x4.extend_high_i16x8_s(u0));
+        s1L = i32x4.add(s1L, i32x4.extend_low_i16x8_s(u1)); s1H = i32x4.add(s1H, i32x4.extend_high_i16x8_s(u1));
+        s2L = i32x4.add(s2L, i32x4.extend_low_i16x8_s(u2)); s2H = i32x4.add(s2H, i32x4.extend_high_i16x8_s(u2));
+        s3L = i32x4.add(s3L, i32x4.extend_low_i16x8_s(u3)); s3H = i32x4.add(s3H, i32x4.extend_high_i16x8_s(u3));
+      }
+      bp += 128;
+    } else {
+      for (let kp = 0; kp < 16; kp++) {
+        const xL = v128.load(ap), xH = v128.load(ap, 16);
+        let y = v128.load32_splat(wp);
+        s0L = i32x4.add(s0L, i32x4.dot_i16x8_s(xL, y)); s0H = i32x4.add(s0H, i32x4.dot_i16x8_s(xH, y));
+        y = v128.load32_splat(wp, 64);
+        s1L = i32x4.add(s1L, i32x4.dot_i16x8_s(xL, y)); s1H = i32x4.add(s1H, i32x4.dot_i16x8_s(xH, y));
+        y = v128.load32_splat(wp, 128);
+        s2L = i32x4.add(s2L, i32x4.dot_i16x8_s(xL, y)); s2H = i32x4.add(s2H, i32x4.dot_i16x8_s(xH, y));
+        y = v128.load32_splat(wp, 192);
+        s3L = i32x4.add(s3L, i32x4.dot_i16x8_s(xL, y)); s3H = i32x4.add(s3H, i32x4.dot_i16x8_s(xH, y));
+        ap += 32;
+        wp += 4;
+      }
+      bp += 256;
     }
-    bp += 256;
     const dxL = v128.load(xs), dxH = v128.load(xs, 16);
     let dw = v128.load32_splat(ws);
     c0L = scaleInto(s0L, dw, dxL, c0L); c0H = scaleInto(s0H, dw, dxH, c0H);
@@ -349,9 +374,8 @@ function micro8x4q(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usiz
     dw = v128.load32_splat(ws, 12);
     c3L = scaleInto(s3L, dw, dxL, c3L); c3H = scaleInto(s3H, dw, dxH, c3H);
     if (woff) {
-      // affine weights (Q4_K): c += Σxq · (−b) · dx, Σxq the row's block sum
-      const sL = v128.load(xsum), sH = v128.load(xsum, 16);
-      const bL = f32x4.mul(sL, dxL), bH = f32x4.mul(sH, dxH);
+      // affine weights: c += Σxq · (−b) · dx, Σxq the row's block sum
+      const bL = f32x4.mul(v128.load(xsum), dxL), bH = f32x4.mul(v128.load(xsum, 16), dxH);
       let ob = v128.load32_splat(woff);
       c0L = fmaF(bL, ob, c0L); c0H = fmaF(bH, ob, c0H);
       ob = v128.load32_splat(woff, 4);
@@ -380,71 +404,6 @@ function micro8x4q(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usiz
   return i16x8.splat(0);
 }
 
-/**
- * The nibble path's 8×4 tile: A as int8 panels ([block][pair][8 rows][2 × i8], 256 bytes per
- * block), W as bytes 0..15 (valid 7-bit operands of the relaxed int8 dot product: pmaddubsw on
- * x86, 16 products per instruction, twice the int16 path's). The products' pair sums (at most
- * 2·127·15) add up in int16 over 8 pairs of k before widening; each block ends as in micro8x4q.
- */
-function micro8x4n(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usize, ldcBytes: usize, accumulate: bool,
-  xsum: usize, woff: usize): void {
-  let c0L = f32x4.splat(0), c1L = f32x4.splat(0), c2L = f32x4.splat(0), c3L = f32x4.splat(0);
-  let c0H = f32x4.splat(0), c1H = f32x4.splat(0), c2H = f32x4.splat(0), c3H = f32x4.splat(0);
-  if (accumulate) {
-    transpose4(v128.load(cp), v128.load(cp + ldcBytes), v128.load(cp + 2 * ldcBytes), v128.load(cp + 3 * ldcBytes));
-    c0L = t0; c1L = t1; c2L = t2; c3L = t3;
-    const cq = cp + 4 * ldcBytes;
-    transpose4(v128.load(cq), v128.load(cq + ldcBytes), v128.load(cq + 2 * ldcBytes), v128.load(cq + 3 * ldcBytes));
-    c0H = t0; c1H = t1; c2H = t2; c3H = t3;
-  }
-  for (let b = 0; b < nb; b++) {
-    let s0L = i32x4.splat(0), s1L = i32x4.splat(0), s2L = i32x4.splat(0), s3L = i32x4.splat(0);
-    let s0H = i32x4.splat(0), s1H = i32x4.splat(0), s2H = i32x4.splat(0), s3H = i32x4.splat(0);
-    let wp = bp;
-    for (let half = 0; half < 2; half++) {
-      let u0 = i16x8.splat(0), u1 = i16x8.splat(0), u2 = i16x8.splat(0), u3 = i16x8.splat(0);
-      for (let kp = 0; kp < 8; kp++) {
-        const x = v128.load(ap);
-        u0 = i16x8.add(u0, dotNibbles(x, v128.load16_splat(wp)));
-        u1 = i16x8.add(u1, dotNibbles(x, v128.load16_splat(wp, 32)));
-        u2 = i16x8.add(u2, dotNibbles(x, v128.load16_splat(wp, 64)));
-        u3 = i16x8.add(u3, dotNibbles(x, v128.load16_splat(wp, 96)));
-        ap += 16;
-        wp += 2;
-      }
-      s0L = i32x4.add(s0L, i32x4.extend_low_i16x8_s(u0)); s0H = i32x4.add(s0H, i32x4.extend_high_i16x8_s(u0));
-      s1L = i32x4.add(s1L, i32x4.extend_low_i16x8_s(u1)); s1H = i32x4.add(s1H, i32x4.extend_high_i16x8_s(u1));
-      s2L = i32x4.add(s2L, i32x4.extend_low_i16x8_s(u2)); s2H = i32x4.add(s2H, i32x4.extend_high_i16x8_s(u2));
-      s3L = i32x4.add(s3L, i32x4.extend_low_i16x8_s(u3)); s3H = i32x4.add(s3H, i32x4.extend_high_i16x8_s(u3));
-    }
-    bp += 128;
-    const dxL = v128.load(xs), dxH = v128.load(xs, 16);
-    let dw = v128.load32_splat(ws);
-    c0L = scaleInto(s0L, dw, dxL, c0L); c0H = scaleInto(s0H, dw, dxH, c0H);
-    dw = v128.load32_splat(ws, 4);
-    c1L = scaleInto(s1L, dw, dxL, c1L); c1H = scaleInto(s1H, dw, dxH, c1H);
-    dw = v128.load32_splat(ws, 8);
-    c2L = scaleInto(s2L, dw, dxL, c2L); c2H = scaleInto(s2H, dw, dxH, c2H);
-    dw = v128.load32_splat(ws, 12);
-    c3L = scaleInto(s3L, dw, dxL, c3L); c3H = scaleInto(s3H, dw, dxH, c3H);
-    const bL = f32x4.mul(v128.load(xsum), dxL), bH = f32x4.mul(v128.load(xsum, 16), dxH);
-    let ob = v128.load32_splat(woff);
-    c0L = fmaF(bL, ob, c0L); c0H = fmaF(bH, ob, c0H);
-    ob = v128.load32_splat(woff, 4);
-    c1L = fmaF(bL, ob, c1L); c1H = fmaF(bH, ob, c1H);
-    ob = v128.load32_splat(woff, 8);
-    c2L = fmaF(bL, ob, c2L); c2H = fmaF(bH, ob, c2H);
-    ob = v128.load32_splat(woff, 12);
-    c3L = fmaF(bL, ob, c3L); c3H = fmaF(bH, ob, c3H);
-    xsum += 32; woff += 16; xs += 32; ws += 16;
-  }
-  transpose4(c0L, c1L, c2L, c3L);
-  v128.store(cp, t0); v128.store(cp + ldcBytes, t1); v128.store(cp + 2 * ldcBytes, t2); v128.store(cp + 3 * ldcBytes, t3);
-  const cq = cp + 4 * ldcBytes;
-  transpose4(c0H, c1H, c2H, c3H);
-  v128.store(cq, t0); v128.store(cq + ldcBytes, t1); v128.store(cq + 2 * ldcBytes, t2); v128.store(cq + 3 * ldcBytes, t3);
-}
-
 /** A partial tile (mr < 8 or nr < 4) through an 8×4 tile buffer, so the formula is the same. */
 function microEdgeQ(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usize, ldcBytes: usize, accumulate: bool,
   xsum: usize, woff: usize, mr: i32, nr: i32, tile: usize, nibbles: bool): void {
@@ -452,8 +411,7 @@ function microEdgeQ(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usi
   if (accumulate) {
     for (let r = 0; r < mr; r++) memory.copy(tile + <usize>(r << 4), cp + <usize>r * ldcBytes, <usize>(nr << 2));
   }
-  if (nibbles) micro8x4n(ap, xs, bp, ws, nb, tile, 16, accumulate, xsum, woff);
-  else micro8x4q(ap, xs, bp, ws, nb, tile, 16, accumulate, xsum, woff);
+  micro8x4q(ap, xs, bp, ws, nb, tile, 16, accumulate, xsum, woff, nibbles);
   for (let r = 0; r < mr; r++) memory.copy(cp + <usize>r * ldcBytes, tile + <usize>(r << 4), <usize>(nr << 2));
 }
 
@@ -489,10 +447,8 @@ function gemmQRange(c: usize, ldc: i32, apk: usize, ask: usize, asm: usize, w: u
           const xs = ask + <usize>(ir * (K >> 5) * 4) + <usize>pc;
           const xsum = asm + <usize>(ir * (K >> 5) * 4) + <usize>pc;
           const cp = c + <usize>ir * ldcBytes + (<usize>(jc + jr) << 2);
-          if (mr == 8 && nr == 4) {
-            if (nibbles) micro8x4n(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo);
-            else micro8x4q(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo);
-          } else microEdgeQ(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo, mr, nr, tile, nibbles);
+          if (mr == 8 && nr == 4) micro8x4q(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo, nibbles);
+          else microEdgeQ(ap, xs, bp, ws, nb, cp, ldcBytes, acc, xsum, wo, mr, nr, tile, nibbles);
         }
       }
     }

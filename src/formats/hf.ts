@@ -1,7 +1,9 @@
 /**
  * Hugging Face transformers' LLaMA directory: config.json, one or more *.safetensors shards (with
- * model.safetensors.index.json when sharded) and tokenizer.model. HF stores q/k rows permuted for
- * its rotate-half RoPE; they are converted to Meta's interleaved layout on read and back on write.
+ * model.safetensors.index.json when sharded) — or the older PyTorch pickles pytorch_model*.bin
+ * (with pytorch_model.bin.index.json), read without Python — and tokenizer.model. HF stores q/k
+ * rows permuted for its rotate-half RoPE; they are converted to Meta's interleaved layout on read
+ * and back on write (which always writes safetensors).
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ import { openSafetensors, writeSafetensors, type SafetensorsFile, type Safetenso
 import { rowBytes, tensorBytes, type DType } from './dtype.js';
 import { convertBytes } from './codec.js';
 import { writeAtomically } from './file-io.js';
+import { openPth } from './meta.js';
 
 export function metaToHfName(meta: string): string {
   if (meta === 'tok_embeddings.weight') return 'model.embed_tokens.weight';
@@ -66,26 +69,51 @@ function readConfig(dir: string): { json: HfConfigJson; config: LlamaConfig } {
   return { json, config };
 }
 
-/** The shard files: from the index when there is one, else every *.safetensors in the directory. */
-function shardFiles(dir: string): { files: string[]; weightMap: Map<string, string> | null } {
-  const indexPath = join(dir, 'model.safetensors.index.json');
-  if (existsSync(indexPath)) {
+type ShardKind = 'safetensors' | 'bin';
+
+/**
+ * The shard files: from the index when there is one, else every *.safetensors in the directory,
+ * else the PyTorch pickles (pytorch_model*.bin).
+ */
+function shardFiles(dir: string): { files: string[]; weightMap: Map<string, string> | null; kind: ShardKind; index: string } {
+  for (const [indexName, kind] of [['model.safetensors.index.json', 'safetensors'], ['pytorch_model.bin.index.json', 'bin']] as const) {
+    const indexPath = join(dir, indexName);
+    if (!existsSync(indexPath)) continue;
     let index: { weight_map?: Record<string, string> };
     try { index = JSON.parse(readFileSync(indexPath, 'utf8')); } catch (e) { throw new Error(`${indexPath}: invalid JSON: ${(e as Error).message}`); }
     if (!index.weight_map) throw new Error(`${indexPath}: no weight_map`);
     const weightMap = new Map(Object.entries(index.weight_map));
     const files = [...new Set(weightMap.values())].sort();
     for (const f of files) {
-      if (!existsSync(join(dir, f))) throw new Error(`${dir}: shard '${f}' named in model.safetensors.index.json is missing`);
+      if (!existsSync(join(dir, f))) throw new Error(`${dir}: shard '${f}' named in ${indexName} is missing`);
     }
-    return { files, weightMap };
+    return { files, weightMap, kind, index: indexName };
   }
-  const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
-  if (files.length === 0) {
-    const bins = readdirSync(dir).filter((f) => f.endsWith('.bin') || f.endsWith('.pt'));
-    throw new Error(`${dir}: no *.safetensors files${bins.length ? ` (found ${bins.join(', ')}: PyTorch pickles of HF models are not read; save with safe_serialization=True)` : ''}`);
+  const names = readdirSync(dir);
+  const safetensors = names.filter((f) => f.endsWith('.safetensors')).sort();
+  if (safetensors.length) return { files: safetensors, weightMap: null, kind: 'safetensors', index: '' };
+  const bins = names.filter((f) => /^pytorch_model.*\.bin$/.test(f)).sort();
+  if (bins.length) return { files: bins, weightMap: null, kind: 'bin', index: '' };
+  throw new Error(`${dir}: no *.safetensors or pytorch_model*.bin files`);
+}
+
+/** One shard's tensors, by HF name, lazily readable. */
+interface ShardEntry { shape: readonly number[]; dtype: DType; byteLength: number; source: string; read(dst?: Uint8Array): Uint8Array }
+
+function openShard(path: string, kind: ShardKind): { entries: Map<string, ShardEntry>; close(): void } {
+  if (kind === 'bin') {
+    const pth = openPth(path);
+    return { entries: new Map([...pth.tensors].map(([n, t]) => [n, t])), close: () => pth.file.close() };
   }
-  return { files, weightMap: null };
+  const sf: SafetensorsFile = openSafetensors(path);
+  const entries = new Map<string, ShardEntry>();
+  for (const t of sf.tensors.values()) {
+    entries.set(t.name, {
+      shape: t.shape, dtype: t.dtype, byteLength: t.byteLength, source: `${sf.path} tensor '${t.name}' at byte ${t.fileOffset}`,
+      read: (dst) => sf.file.readInto(dst ?? new Uint8Array(t.byteLength), t.fileOffset, `tensor '${t.name}'`),
+    });
+  }
+  return { entries, close: () => sf.file.close() };
 }
 
 export function isHfDir(dir: string): boolean {
@@ -94,28 +122,25 @@ export function isHfDir(dir: string): boolean {
 
 export function openHfCheckpoint(dir: string): Checkpoint {
   const { json, config } = readConfig(dir);
-  const { files, weightMap } = shardFiles(dir);
-  const opened: SafetensorsFile[] = [];
+  const { files, weightMap, kind, index } = shardFiles(dir);
+  const opened: { close(): void }[] = [];
   try {
     const hfToMeta = new Map(paramSpecs(config).map((s) => [metaToHfName(s.name), s.name]));
     const hd = config.dim / config.nHeads;
     const tensors = new Map<string, TensorEntry>();
     for (const f of files) {
-      const sf = openSafetensors(join(dir, f));
-      opened.push(sf);
-      for (const t of sf.tensors.values()) {
-        if (IGNORED.test(t.name)) continue;
-        if (weightMap && weightMap.get(t.name) !== f) {
-          throw new Error(`${sf.path}: tensor '${t.name}' is not listed for this shard in model.safetensors.index.json`);
+      const path = join(dir, f);
+      const shard = openShard(path, kind);
+      opened.push(shard);
+      for (const [name, t] of shard.entries) {
+        if (IGNORED.test(name)) continue;
+        if (weightMap && weightMap.get(name) !== f) {
+          throw new Error(`${path}: tensor '${name}' is not listed for this shard in ${index}`);
         }
-        const meta = hfToMeta.get(t.name);
-        if (!meta) throw new Error(`${sf.path}: unexpected tensor '${t.name}' for a LLaMA model with ${config.nLayers} layers`);
-        if (tensors.has(meta)) throw new Error(`${dir}: tensor '${t.name}' appears in more than one shard`);
-        let entry: TensorEntry = {
-          name: meta, shape: t.shape, dtype: t.dtype, byteLength: t.byteLength,
-          source: `${sf.path} tensor '${t.name}' at byte ${t.fileOffset}`,
-          read: (dst) => sf.file.readInto(dst ?? new Uint8Array(t.byteLength), t.fileOffset, `tensor '${t.name}'`),
-        };
+        const meta = hfToMeta.get(name);
+        if (!meta) throw new Error(`${path}: unexpected tensor '${name}' for a LLaMA model with ${config.nLayers} layers`);
+        if (tensors.has(meta)) throw new Error(`${dir}: tensor '${name}' appears in more than one shard`);
+        let entry: TensorEntry = { name: meta, shape: t.shape, dtype: t.dtype, byteLength: t.byteLength, source: t.source, read: t.read };
         const heads = meta.endsWith('attention.wq.weight') ? config.nHeads : meta.endsWith('attention.wk.weight') ? config.nKvHeads : 0;
         if (heads && t.shape.length === 2 && t.shape[0] === heads * hd) {
           entry = permutedRows(entry, hfToMetaPerm(heads, hd), rowBytes(t.dtype, t.shape[1]));
@@ -140,10 +165,10 @@ export function openHfCheckpoint(dir: string): Checkpoint {
       format: 'hf', path: dir, config, tensors,
       tokenizer: existsSync(tok) ? { modelFile: tok } : {},
       specialIds: { bos: json.bos_token_id, eos },
-      close: () => opened.forEach((s) => s.file.close()),
+      close: () => opened.forEach((s) => s.close()),
     };
   } catch (e) {
-    opened.forEach((s) => s.file.close());
+    opened.forEach((s) => s.close());
     throw e;
   }
 }

@@ -44,6 +44,29 @@ test('torch.save shards (views with offsets and strides) merge to the same model
   } finally { meta.close(); hf.close(); }
 });
 
+test('HF PyTorch-pickle shards (pytorch_model-*.bin, written by torch.save) hold the same model as the safetensors', () => {
+  const bin = openHfCheckpoint(join(FIX, 'torch-hf-bin'));
+  const hf = openHfCheckpoint(join(FIX, 'torch-hf'));
+  try {
+    assert.equal(bin.tensors.get('layers.0.attention.wk.weight')!.dtype, 'f16');
+    assertSameTensors(bin, hf);
+  } finally { bin.close(); hf.close(); }
+  // without the index, the shards are found by name; a missing one named by the index is an error
+  const d = join(dir, 'hf-bin');
+  cpSync(join(FIX, 'torch-hf-bin'), d, { recursive: true });
+  unlinkSync(join(d, 'pytorch_model.bin.index.json'));
+  const noIndex = openHfCheckpoint(d), hf2 = openHfCheckpoint(join(FIX, 'torch-hf'));
+  try { assertSameTensors(noIndex, hf2); } finally { noIndex.close(); hf2.close(); }
+  const m = join(dir, 'hf-bin-missing');
+  cpSync(join(FIX, 'torch-hf-bin'), m, { recursive: true });
+  unlinkSync(join(m, 'pytorch_model-00002-of-00002.bin'));
+  assert.throws(() => openHfCheckpoint(m), /shard 'pytorch_model-00002-of-00002\.bin' named in pytorch_model\.bin\.index\.json is missing/);
+  const e = join(dir, 'hf-empty');
+  cpSync(join(FIX, 'torch-hf-bin'), e, { recursive: true });
+  for (const f of ['pytorch_model.bin.index.json', 'pytorch_model-00001-of-00002.bin', 'pytorch_model-00002-of-00002.bin']) unlinkSync(join(e, f));
+  assert.throws(() => openHfCheckpoint(e), /no \*\.safetensors or pytorch_model\*\.bin files/);
+});
+
 test('Meta and HF writers round-trip (2 shards, zip64 records, several safetensors files)', () => {
   const src = openMetaCheckpoint(join(FIX, 'torch-meta'));
   try {

@@ -28,7 +28,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 }
 
 for (const kind of ['reference', 'wasm'] as const) {
-  for (const fmt of ['torch-meta', 'torch-hf']) {
+  for (const fmt of ['torch-meta', 'torch-hf', 'torch-hf-bin']) {
     test(`${fmt} on the ${kind} backend matches PyTorch within 1e-4 (batched and incremental)`, async () => {
       const backend = await createBackend({ kind, threads: 2 });
       backends.push(backend);

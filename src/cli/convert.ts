@@ -1,5 +1,5 @@
 /**
- * `llama-ts convert --model IN --to gguf|hf|meta --out OUT [--type f32|f16|bf16|q8_0|q4_0]`:
+ * `llama-ts convert --model IN --to gguf|hf|meta --out OUT [--type f32|f16|bf16|q8_0|q4_0|q4_k]`:
  * rewrites a checkpoint in another format, streaming one tensor at a time; GGUF output can be
  * quantized (Q8_0/Q4_0 for 2-D weights, norms stay f32); HF/Meta output holds f32, f16 or bf16.
  */
@@ -14,7 +14,8 @@ const HELP = `usage: llama-ts convert --model IN --to gguf|hf|meta --out OUT [op
   --model, -m IN       a .gguf file, a Hugging Face directory or a Meta directory
   --to FORMAT          gguf (a file), hf or meta (directories)
   --out, -o OUT        where to write (files are written atomically)
-  --type T             f32 | f16 | bf16 | q8_0 | q4_0 (q8_0/q4_0: GGUF only); default: keep the stored types
+  --type T             f32 | f16 | bf16 | q8_0 | q4_0 | q4_k (quantized: GGUF only; q4_k rows not a
+                       multiple of 256 are stored q8_0); default: keep the stored types
   --shards N           meta only: model-parallel shards to write (default 1)
   --name NAME          gguf only: general.name
   --force              overwrite OUT if it exists`;
@@ -33,8 +34,8 @@ export async function run(args: string[]): Promise<number> {
   if (!v.out) throw new Error('--out OUT is required');
   const to = v.to as CheckpointFormat | undefined;
   if (to !== 'gguf' && to !== 'hf' && to !== 'meta') throw new Error(`--to ${v.to ?? '(missing)'}: expected gguf, hf or meta`);
-  if (v.type !== undefined && !isDType(v.type)) throw new Error(`--type ${v.type}: expected f32, f16, bf16, q8_0 or q4_0`);
-  if (v.type && (v.type === 'q8_0' || v.type === 'q4_0') && to !== 'gguf') {
+  if (v.type !== undefined && !isDType(v.type)) throw new Error(`--type ${v.type}: expected f32, f16, bf16, q8_0, q4_0 or q4_k`);
+  if (v.type && (v.type === 'q8_0' || v.type === 'q4_0' || v.type === 'q4_k') && to !== 'gguf') {
     throw new Error(`--type ${v.type} needs --to gguf: ${to === 'hf' ? 'HF safetensors' : 'Meta .pth'} files hold f32, f16 or bf16`);
   }
   const shards = v.shards === undefined ? undefined : Number(v.shards);

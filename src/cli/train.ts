@@ -50,7 +50,7 @@ const HELP = `usage: llama-ts train --config FILE [options]     (options overrid
                         validation (the paper's Figure 2); needs --tokenizer
   --eval-limit N        items per task per evaluation [100]   --eval-data-dir DIR  (llama-ts eval's --data-dir)
   --export FORMAT       gguf (model.gguf, default) | hf (model-hf/) | meta (model-meta/) | none
-  --export-type TYPE    stored type of the exported matrices: f32 (default), f16, q8_0, q4_0
+  --export-type TYPE    stored type of the exported matrices: f32 (default), f16, q8_0, q4_0, q4_k
   --no-export           same as --export none`;
 
 /**

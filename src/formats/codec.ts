@@ -4,7 +4,7 @@
  * quantizations are the kernels' (bit-exact with llama.cpp); bf16 is here since only files use it.
  */
 import { dequantize, quantize } from '../kernels/quant.js';
-import { dequantizeK } from '../kernels/quant-k.js';
+import { dequantizeK, quantizeQ4_K } from '../kernels/quant-k.js';
 import { tensorBytes, type DType } from './dtype.js';
 
 /** A typed view of `bytes` (copied when the byte offset is not aligned for the element size). */
@@ -67,8 +67,9 @@ export function encodeFromF32(dtype: DType, values: Float32Array, shape: readonl
     case 'f32': return asBytes(values);
     case 'bf16': return asBytes(f32ToBf16(values));
     case 'f16': case 'q8_0': case 'q4_0': return asBytes(quantize(dtype, values, rows, cols));
-    case 'q4_k': case 'q5_k': case 'q6_k':
-      throw new Error(`encoding ${dtype}: llama-ts reads K-quants but does not quantize to them; choose q8_0, q4_0, f16, bf16 or f32`);
+    case 'q4_k': return quantizeQ4_K(values, rows, cols);
+    case 'q5_k': case 'q6_k':
+      throw new Error(`encoding ${dtype}: llama-ts reads Q5_K and Q6_K but does not quantize to them; choose q4_k, q8_0, q4_0, f16, bf16 or f32`);
   }
 }
 

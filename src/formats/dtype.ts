@@ -5,13 +5,13 @@
  *   q4_0: f16 scale d, then 16 bytes of nibbles -> 18 bytes, x = d * (q - 8); byte j holds value j
  *         in its low nibble and value j + 16 in its high nibble.
  *   q4_k, q5_k, q6_k: llama.cpp's K-quants, superblocks of 256 values (144, 176, 210 bytes;
- *         src/kernels/quant-k.ts). Read, decoded and copied GGUF to GGUF; llama-ts does not
- *         quantize to them.
+ *         src/kernels/quant-k.ts). Read, decoded and copied GGUF to GGUF; of them llama-ts
+ *         quantizes to q4_k only.
  */
 export type DType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q5_k' | 'q6_k';
 
 /** The types llama-ts writes (and converts to). */
-export const DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'];
+export const DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k'];
 
 export const K_QUANTS: readonly DType[] = ['q4_k', 'q5_k', 'q6_k'];
 export const isKQuant = (t: DType): t is 'q4_k' | 'q5_k' | 'q6_k' => (K_QUANTS as readonly string[]).includes(t);
@@ -31,7 +31,7 @@ const INFO: Record<DType, DTypeInfo> = {
   q6_k: { blockValues: 256, blockBytes: 210 },
 };
 
-/** A type llama-ts can write (the K-quants are read only). */
+/** A type llama-ts can write (Q5_K and Q6_K are read only). */
 export function isDType(s: string): s is DType {
   return (DTYPES as readonly string[]).includes(s);
 }

@@ -153,6 +153,8 @@ export interface GgufSaveOptions {
 /** Chooses the stored type of one tensor when converting. */
 export function targetType(t: TensorEntry, want: DType | undefined): DType {
   if (t.shape.length === 1) return 'f32';
+  // as llama.cpp does, a matrix whose rows are not whole K-quant superblocks takes a block type
+  if (want && isKQuant(want) && !canStore(want, t.shape)) return canStore('q8_0', t.shape) ? 'q8_0' : 'f16';
   const ty = want ?? t.dtype;
   if (isQuantized(ty) && !canStore(ty, t.shape)) {
     throw new Error(`cannot store '${t.name}' [${t.shape.join(', ')}] as ${ty}: its rows need a multiple of ${isKQuant(ty) ? 256 : 32} values`);

@@ -1,6 +1,7 @@
 /**
- * GGUF's "K-quants" Q4_K, Q5_K and Q6_K (llama.cpp's Q4_K_M / Q5_K_M / Q6_K files): decoding only,
- * bit-exact with ggml's dequantize_row_q{4,5,6}_K (fixtures/model/ggml-kquant.*). Superblocks of
+ * GGUF's "K-quants" Q4_K, Q5_K and Q6_K (llama.cpp's Q4_K_M / Q5_K_M / Q6_K files): decoding,
+ * bit-exact with ggml's dequantize_row_q{4,5,6}_K, and quantizing to Q4_K, bit-exact with
+ * quantize_row_q4_K_ref (fixtures/model/ggml-kquant.*). Superblocks of
  * 256 values along a row, little-endian:
  *   Q4_K { f16 d; f16 dmin; u8 scales[12]; u8 qs[128] }           144 bytes
  *        eight sub-blocks of 32, each with a 6-bit scale sc and min m packed in `scales`;
@@ -14,7 +15,7 @@
  * The kernels multiply Q4_K weights directly (activations rounded to Q8_K first, as llama.cpp
  * does: roundActivationsQ8_K); the inference loader re-encodes Q5_K and Q6_K as Q8_0.
  */
-import { f16LookupTable } from './quant.js';
+import { f16LookupTable, f16ToF32, f32ToF16 } from './quant.js';
 
 export type KQuantType = 'q4_k' | 'q5_k' | 'q6_k';
 export const QK_K = 256;
@@ -115,4 +116,119 @@ export function roundActivationsQ8_K(x: Float32Array | Float64Array, rows: numbe
     const d = fr(1 / iscale);
     for (let j = b; j < b + QK_K; j++) x[j] = fr(d * (Math.min(127, rint(fr(iscale * fr(x[j])))) | 0)); // q an int: no -0
   }
+}
+
+/**
+ * Sub-block fit of ggml's make_qkx2_quants: x ≈ scale·L − min over n values (L in 0..nmax,
+ * min >= 0 returned through out[1]), minimizing the weighted squared error: a first fit from the
+ * range, then nstep+1 trial scales around it, each refined by weighted least squares. Every
+ * float32 step of the C code is rounded as it is there.
+ */
+function fitScaleMin(x: Float32Array, o: number, n: number, nmax: number, w: Float32Array, L: Uint8Array, lo: number,
+  rmin: number, rdelta: number, nstep: number, out: [number, number]): void {
+  let min = x[o], max = x[o];
+  let sumW = w[0], sumX = fr(w[0] * x[o]);
+  for (let i = 1; i < n; i++) {
+    const v = x[o + i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sumW = fr(sumW + w[i]);
+    sumX = fr(sumX + fr(w[i] * v));
+  }
+  if (min > 0) min = 0;
+  if (max === min) { L.fill(0, lo, lo + n); out[0] = 0; out[1] = -min; return; }
+  let iscale = fr(nmax / fr(max - min));
+  let scale = fr(1 / iscale);
+  let best = 0;
+  for (let i = 0; i < n; i++) {
+    const l = Math.max(0, Math.min(nmax, rint(fr(iscale * fr(x[o + i] - min)))));
+    L[lo + i] = l;
+    const diff = fr(fr(fr(scale * l) + min) - x[o + i]);
+    best = fr(best + fr(w[i] * fr(diff * diff)));
+  }
+  const aux = new Uint8Array(n);
+  for (let is = 0; is <= nstep; is++) {
+    // min moves to each better fit, and the next trials start from it (as in the C code)
+    iscale = fr(fr(fr(rmin + fr(rdelta * is)) + nmax) / fr(max - min));
+    let sumL = 0, sumL2 = 0, sumXL = 0;
+    for (let i = 0; i < n; i++) {
+      const l = Math.max(0, Math.min(nmax, rint(fr(iscale * fr(x[o + i] - min)))));
+      aux[i] = l;
+      const wl = fr(w[i] * l);
+      sumL = fr(sumL + wl);
+      sumL2 = fr(sumL2 + fr(wl * l));
+      sumXL = fr(sumXL + fr(wl * x[o + i]));
+    }
+    const D = fr(fr(sumW * sumL2) - fr(sumL * sumL));
+    if (!(D > 0)) continue;
+    let thisScale = fr(fr(fr(sumW * sumXL) - fr(sumX * sumL)) / D);
+    let thisMin = fr(fr(fr(sumL2 * sumX) - fr(sumL * sumXL)) / D);
+    if (thisMin > 0) { thisMin = 0; thisScale = fr(sumXL / sumL2); }
+    let err = 0;
+    for (let i = 0; i < n; i++) {
+      const diff = fr(fr(fr(thisScale * aux[i]) + thisMin) - x[o + i]);
+      err = fr(err + fr(w[i] * fr(diff * diff)));
+    }
+    if (err < best) { L.set(aux, lo); best = err; scale = thisScale; min = thisMin; }
+  }
+  out[0] = scale;
+  out[1] = -min;
+}
+
+/**
+ * [rows, cols] floats -> Q4_K superblocks (cols a multiple of 256), as ggml's quantize_row_q4_K_ref:
+ * per 32-value sub-block a scale and min fitted with weights rms(sub-block) + |x|, both quantized to
+ * 6 bits against the superblock's largest (d = max scale / 63, dmin = max min / 63, in f16), then
+ * the values re-quantized with the stored scales.
+ */
+export function quantizeQ4_K(src: ArrayLike<number>, rows: number, cols: number): Uint8Array {
+  if (!Number.isInteger(cols) || cols <= 0 || cols % QK_K !== 0) {
+    throw new Error(`q4_k: a row of ${cols} values is not a whole number of ${QK_K}-value superblocks`);
+  }
+  if (src.length < rows * cols) throw new Error(`quantizeQ4_K: input holds ${src.length} values, [${rows}, ${cols}] needs ${rows * cols}`);
+  const x = Float32Array.from({ length: rows * cols }, (_, i) => src[i]);
+  const out = new Uint8Array(rows * (cols / QK_K) * 144);
+  const L = new Uint8Array(QK_K);
+  const w = new Float32Array(32);
+  const scales = new Float32Array(8), mins = new Float32Array(8);
+  const fit: [number, number] = [0, 0];
+  for (let b = 0; b < (rows * cols) / QK_K; b++) {
+    const xo = b * QK_K, o = b * 144;
+    let maxScale = 0, maxMin = 0;
+    for (let j = 0; j < 8; j++) {
+      let sumX2 = 0;
+      for (let l = 0; l < 32; l++) sumX2 = fr(sumX2 + fr(x[xo + 32 * j + l] * x[xo + 32 * j + l]));
+      const av = fr(Math.sqrt(fr(sumX2 / 32)));
+      for (let l = 0; l < 32; l++) w[l] = fr(av + Math.abs(x[xo + 32 * j + l]));
+      fitScaleMin(x, xo + 32 * j, 32, 15, w, L, 32 * j, -1, fr(0.1), 20, fit);
+      scales[j] = fit[0]; mins[j] = fit[1];
+      if (fit[0] > maxScale) maxScale = fit[0];
+      if (fit[1] > maxMin) maxMin = fit[1];
+    }
+    const invScale = maxScale > 0 ? fr(63 / maxScale) : 0, invMin = maxMin > 0 ? fr(63 / maxMin) : 0;
+    for (let j = 0; j < 8; j++) {
+      const ls = Math.min(63, rint(fr(invScale * scales[j]))), lm = Math.min(63, rint(fr(invMin * mins[j])));
+      if (j < 4) {
+        out[o + 4 + j] = ls; out[o + 8 + j] = lm;
+      } else {
+        out[o + 8 + j] = (ls & 0xf) | ((lm & 0xf) << 4);
+        out[o + j] |= (ls >> 4) << 6;
+        out[o + 4 + j] |= (lm >> 4) << 6;
+      }
+    }
+    const dh = f32ToF16(fr(maxScale / 63)), mh = f32ToF16(fr(maxMin / 63));
+    out[o] = dh & 0xff; out[o + 1] = dh >> 8; out[o + 2] = mh & 0xff; out[o + 3] = mh >> 8;
+    const d = f16ToF32(dh), dmin = f16ToF32(mh);
+    for (let j = 0; j < 8; j++) {
+      const [sc, m] = scaleMin(out, o + 4, j);
+      const dj = fr(d * sc);
+      if (!dj) continue; // a zero scale keeps the fit's values
+      const mj = fr(dmin * m);
+      for (let l = 0; l < 32; l++) L[32 * j + l] = Math.max(0, Math.min(15, rint(fr(fr(x[xo + 32 * j + l] + mj) / dj))));
+    }
+    for (let g = 0; g < 4; g++) {
+      for (let l = 0; l < 32; l++) out[o + 16 + 32 * g + l] = L[64 * g + l] | (L[64 * g + 32 + l] << 4);
+    }
+  }
+  return out;
 }

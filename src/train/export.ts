@@ -18,7 +18,7 @@ export type ExportFormat = CheckpointFormat | 'none';
 export function exportChoice(format: string | undefined, type: string | undefined): { format: ExportFormat; type: DType | undefined } {
   const f = format ?? 'gguf';
   if (!['gguf', 'hf', 'meta', 'none'].includes(f)) throw new Error(`--export must be gguf, hf, meta or none, got '${f}'`);
-  if (type !== undefined && !isDType(type)) throw new Error(`--export-type must be f32, f16, bf16, q8_0 or q4_0, got '${type}'`);
+  if (type !== undefined && !isDType(type)) throw new Error(`--export-type must be f32, f16, bf16, q8_0, q4_0 or q4_k, got '${type}'`);
   return { format: f as ExportFormat, type: type as DType | undefined };
 }
 

@@ -144,7 +144,7 @@ test('K-quant tensors (Q4_K, Q5_K, Q6_K) are read, copied GGUF to GGUF unchanged
     }
     saveGgufCheckpoint(back, copy);
     saveGgufCheckpoint(back, asF32, { type: 'f32' });
-    assert.throws(() => saveGgufCheckpoint(back, join(dir, 'never.gguf'), { type: 'q4_k' }), /llama-ts reads K-quants but does not quantize to them/);
+    assert.throws(() => saveGgufCheckpoint(back, join(dir, 'never.gguf'), { type: 'q6_k' }), /reads Q5_K and Q6_K but does not quantize to them/);
   } finally { back.close(); }
   assert.deepEqual(readFileSync(copy), readFileSync(p), 'a K-quant file re-saved is the same file');
   const f = openGgufCheckpoint(asF32);
@@ -153,4 +153,24 @@ test('K-quant tensors (Q4_K, Q5_K, Q6_K) are read, copied GGUF to GGUF unchanged
     const want = dequantizeK(e.dtype as 'q4_k', e.read(), e.shape[0], e.shape[1]);
     assert.deepEqual(new Float32Array(f.tensors.get('layers.0.feed_forward.w2.weight')!.read().slice().buffer), want);
   } finally { f.close(); }
+});
+
+test('quantizing to Q4_K: matrices of whole superblocks become q4_k, others q8_0; values within the 4-bit error', async () => {
+  const { dequantizeK } = await import('../../src/kernels/quant-k.js');
+  const cfg = makeConfig({ dim: 256, nLayers: 1, nHeads: 4, hiddenDim: 320, vocabSize: 320, maxSeqLen: 64 });
+  const src = syntheticCheckpoint(cfg, { seed: 3 });
+  const p = join(dir, 'to-q4k.gguf');
+  saveGgufCheckpoint(src, p, { type: 'q4_k' });
+  const back = openGgufCheckpoint(p);
+  try {
+    assert.equal(back.tensors.get('layers.0.attention.wq.weight')!.dtype, 'q4_k');
+    assert.equal(back.tensors.get('layers.0.feed_forward.w2.weight')!.dtype, 'q8_0', 'rows of 320 are not whole superblocks');
+    assert.equal(back.tensors.get('layers.0.attention_norm.weight')!.dtype, 'f32');
+    const e = back.tensors.get('layers.0.attention.wq.weight')!;
+    const got = dequantizeK('q4_k', e.read(), 256, 256);
+    const want = syntheticValues('layers.0.attention.wq.weight', [256, 256], { seed: 3 });
+    let err = 0, mag = 0;
+    for (let i = 0; i < want.length; i++) { err += (got[i] - want[i]) ** 2; mag += want[i] ** 2; }
+    assert.ok(Math.sqrt(err / mag) < 0.12, `relative rms error ${Math.sqrt(err / mag)}`);
+  } finally { back.close(); }
 });

@@ -8,7 +8,7 @@ import {
   quantBytes, Q8_0_BLOCK_BYTES, Q4_0_BLOCK_BYTES,
 } from '../../src/kernels/quant.js';
 import { Rng } from '../../src/util/rng.js';
-import { dequantizeK } from '../../src/kernels/quant-k.js';
+import { dequantizeK, quantizeQ4_K } from '../../src/kernels/quant-k.js';
 import { roundActivationsQ8_K } from './kquant-helpers.js';
 
 test('f32 -> f16 on hand-picked values (normals, subnormals, ties, overflow, specials)', () => {
@@ -174,4 +174,14 @@ test("the test emulation of llama.cpp's Q8_K activation rounding is ggml's (fixt
   roundActivationsQ8_K(x, 1, x.length);
   const want = fx.f32('q8_K_decoded_f32');
   for (let i = 0; i < x.length; i++) if (!Object.is(x[i], want[i])) assert.fail(`value ${i}: ${x[i]}, ggml gives ${want[i]}`);
+});
+
+test("Q4_K quantization is bit-exact with ggml's quantize_row_q4_K_ref (fixtures/model/ggml-kquant.*)", () => {
+  const fx = kquantFixture();
+  const got = quantizeQ4_K(fx.f32('input_f32'), fx.rows, fx.cols);
+  const want = fx.section('q4_K');
+  let bad = -1;
+  for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) { bad = i; break; }
+  assert.equal(bad, -1, `byte ${bad} (superblock ${Math.floor(bad / 144)}, offset ${bad % 144}): ${got[bad]} vs ggml ${want[bad]}`);
+  assert.throws(() => quantizeQ4_K(new Float32Array(128), 1, 128), /q4_k: a row of 128 values is not a whole number of 256-value superblocks/);
 });

@@ -88,16 +88,16 @@ export function prefillChunk(c: LlamaConfig, requested?: number): number {
 }
 
 /**
- * The type a tensor is kept in for the kernels: its own, except bf16 (widened to f32) and Q5_K /
- * Q6_K, which have no dot-product kernels here and are re-encoded as Q8_0 (8.5 bits per weight:
- * the decoded values rounded once more, by at most half a step of max|block|/127).
+ * The type a tensor is kept in for the kernels: its own, except bf16 (widened to f32) and Q5_K,
+ * which has no dot-product kernels here and is re-encoded as Q8_0 (8.5 bits per weight: the
+ * decoded values rounded once more, by at most half a step of max|block|/127).
  */
-const weightType = (e: TensorEntry): WeightType => (e.dtype === 'bf16' ? 'f32' : e.dtype === 'q5_k' || e.dtype === 'q6_k' ? 'q8_0' : e.dtype);
+const weightType = (e: TensorEntry): WeightType => (e.dtype === 'bf16' ? 'f32' : e.dtype === 'q5_k' ? 'q8_0' : e.dtype);
 
 /** A tensor's bytes in weightType(e), into dst. */
 function readAsWeight(e: TensorEntry, dst: Uint8Array): void {
   if (e.dtype === 'bf16') dst.set(new Uint8Array(decodeToF32('bf16', e.read(), e.shape).buffer));
-  else if (e.dtype === 'q5_k' || e.dtype === 'q6_k') quantizeQ8_0(decodeToF32(e.dtype, e.read(), e.shape), e.shape[0], e.shape[1], dst);
+  else if (e.dtype === 'q5_k') quantizeQ8_0(decodeToF32(e.dtype, e.read(), e.shape), e.shape[0], e.shape[1], dst);
   else e.read(dst); // straight from the file into the backend's memory: no intermediate copy
 }
 
@@ -252,7 +252,7 @@ function placeWeights(ckpt: Checkpoint, newArena: (bytes: number, label: string)
   };
   opts.onProgress?.(total, total, 'output');
   const types = new Set([embType, ...layers.flatMap((L) => [L.wo.type, L.w2.type]), head.output.type]);
-  const reencoded = [...ckpt.tensors.values()].some((e) => e !== emb && (e.dtype === 'q5_k' || e.dtype === 'q6_k')) ? ' (q5_k/q6_k matrices re-encoded as q8_0)' : '';
+  const reencoded = [...ckpt.tensors.values()].some((e) => e !== emb && e.dtype === 'q5_k') ? ' (q5_k matrices re-encoded as q8_0)' : '';
   return { config: c, chunk, embedding, layers, head, typeSummary: [...types].join('+') + reencoded, bytes: totalBytes };
 }
 

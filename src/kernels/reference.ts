@@ -128,9 +128,10 @@ class ReferenceBackend implements Backend {
     checkDims(op, { N, C, OC });
     need(op, 'out', out, N * OC, `[${N}, ${OC}]`);
     need(op, 'inp', inp, N * C, `[${N}, ${C}]`);
-    if (weight.type === 'q4_k' && C % QK_K !== 0) throw new Error(`${op}: cols = ${C} must be a multiple of ${QK_K} (the K-quant superblock)`);
+    const kq = weight.type === 'q4_k' || weight.type === 'q6_k' ? weight.type : null;
+    if (kq && C % QK_K !== 0) throw new Error(`${op}: cols = ${C} must be a multiple of ${QK_K} (the K-quant superblock)`);
     const expected = weight.type === 'f32' ? OC * C : weight.type === 'f16' ? OC * C
-      : weight.type === 'q4_k' ? OC * (C / QK_K) * K_BLOCK_BYTES.q4_k : quantBytes(weight.type, OC, C);
+      : kq ? OC * (C / QK_K) * K_BLOCK_BYTES[kq] : quantBytes(weight.type as 'q8_0' | 'q4_0', OC, C);
     // f32 weights may be the f64 precision's Float64Array views (typed as Float32Array)
     const kinds = weight.type === 'f32' ? [Float32Array, Float64Array] : weight.type === 'f16' ? [Uint16Array] : [Uint8Array];
     if (!kinds.some((k) => weight.data instanceof k)) {
@@ -141,16 +142,16 @@ class ReferenceBackend implements Backend {
     }
     // block-quantized weights meet activations rounded the same way (the Backend contract)
     let x: ArrayLike<number> = inp;
-    if (weight.type === 'q8_0' || weight.type === 'q4_0' || weight.type === 'q4_k') {
+    if (weight.type !== 'f32' && weight.type !== 'f16') {
       const xq = Float64Array.from(inp.subarray(0, N * C));
-      if (weight.type === 'q4_k') roundActivationsQ8_K(xq, N, C);
+      if (kq) roundActivationsQ8_K(xq, N, C);
       else roundActivationsQ8_0(xq, N, C);
       x = xq;
     }
     const row = new Float64Array(C);
     for (let o = 0; o < OC; o++) {
-      if (weight.type === 'q4_k') dequantizeRowK('q4_k', weight.data as Uint8Array, o, C, row);
-      else dequantizeRow(weight.type, weight.data, o, C, row);
+      if (kq) dequantizeRowK(kq, weight.data as Uint8Array, o, C, row);
+      else dequantizeRow(weight.type as 'f32' | 'f16' | 'q8_0' | 'q4_0', weight.data, o, C, row);
       for (let n = 0; n < N; n++) {
         let s = 0;
         for (let c = 0; c < C; c++) s += x[n * C + c] * row[c];

@@ -193,11 +193,11 @@ test('K-quant GGUF (Q4_K, Q5_K, Q6_K weights, as in Q4_K_M/Q5_K_M files): decode
   const lp = exact.newSequence().append(tokens, 'all');
   assertQ8KRows(lp, peer, kc.vocabSize, 'decoded K-quants with Q8_K activations');
   const de = maxDiff(lp.subarray(0, kc.vocabSize), peer.subarray(0, kc.vocabSize));
-  // served: Q4_K on its own kernels (activations rounded to Q8_K, as llama.cpp), Q5_K/Q6_K re-encoded as Q8_0
+  // served: Q4_K and Q6_K on their own kernels (activations rounded to Q8_K, as llama.cpp), Q5_K re-encoded as Q8_0
   const backend = await createBackend({ kind: 'wasm', threads: 2 });
   backends.push(backend);
   const m = await loadModel(kpath, { backend });
-  assert.match(m.name, /\(q5_k\/q6_k matrices re-encoded as q8_0\)/);
+  assert.match(m.name, /\(q5_k matrices re-encoded as q8_0\)/);
   const ds = maxDiff(m.newSequence().append(tokens, 'all'), peer);
   assert.ok(ds < 0.05, `served: max |diff| ${ds}`);
   console.log(`# K-quants vs llama.cpp: decoded exactly, first row ${de.toExponential(2)}; served, max ${ds.toExponential(2)}`);
@@ -219,6 +219,32 @@ test('Q4_K GGUF written by our quantizer: llama.cpp agrees, our kernels rounding
     const dec = new Float32Array(tokens.length * V);
     tokens.forEach((t, i) => dec.set(seq.append([t], 'last'), i * V));
     assertQ8KRows(pre, peer, V, `${kind} prefill`);
+    assertQ8KRows(dec, peer, V, `${kind} decode`);
+  }
+});
+
+test('Q4_K_M-like GGUF (Q4_K, Q6_K for wv, w2 and the output): our kernels agree with llama.cpp', { skip }, async () => {
+  const kc = makeConfig({ dim: 256, nLayers: 2, nHeads: 4, nKvHeads: 2, hiddenDim: 512, vocabSize: 512, maxSeqLen: 128, normEps: 1e-5 });
+  const base = syntheticCheckpoint(kc, { seed: 5 });
+  const tensors = new Map<string, TensorEntry>([...base.tensors].map(([name, e], i): [string, TensorEntry] => {
+    if (e.shape.length !== 2) return [name, e];
+    const dtype = name.includes('wv') || name.includes('w2') || name === 'output.weight' ? 'q6_k' : 'q4_k';
+    const bytes = randomKQuant(dtype, e.shape[0], e.shape[1], 300 + i, name === 'tok_embeddings.weight' ? 1 : 0.08);
+    return [name, { ...e, dtype, byteLength: bytes.length, read: (dst?: Uint8Array) => { if (!dst) return bytes; dst.set(bytes); return dst; } }];
+  }));
+  const p = join(dir, 'tiny-q4km.gguf');
+  saveGgufCheckpoint({ ...base, tensors }, p);
+  const peer = await llamaCppLogprobs(p, tokens);
+  const V = kc.vocabSize;
+  for (const kind of ['reference', 'wasm'] as const) {
+    const backend = await createBackend({ kind, threads: 2 });
+    backends.push(backend);
+    const m = await loadModel(p, { backend });
+    assert.doesNotMatch(m.name, /re-encoded/);
+    assertQ8KRows(m.newSequence().append(tokens, 'all'), peer, V, `${kind} prefill`);
+    const seq = m.newSequence();
+    const dec = new Float32Array(tokens.length * V);
+    tokens.forEach((t, i) => dec.set(seq.append([t], 'last'), i * V));
     assertQ8KRows(dec, peer, V, `${kind} decode`);
   }
 });

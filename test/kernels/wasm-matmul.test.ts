@@ -146,24 +146,24 @@ describe('f32 weights prepared in panels of 8 rows (decode as one memory stream,
   }
 });
 
-describe('q4_k weights: integer kernels with activations rounded to Q8_K, against the reference', () => {
-  for (const [N, C, OC] of [[1, 256, 13], [3, 512, 8], [7, 768, 21], [8, 256, 9], [40, 512, 30], [130, 1024, 17]] as const) {
-    test(`N=${N} C=${C} OC=${OC}`, () => {
+describe('q4_k and q6_k weights: integer kernels with activations rounded to Q8_K, against the reference', () => {
+  for (const type of ['q4_k', 'q6_k'] as const) for (const [N, C, OC] of [[1, 256, 13], [3, 512, 8], [7, 768, 21], [8, 256, 9], [40, 512, 30], [130, 1024, 17]] as const) {
+    test(`${type} N=${N} C=${C} OC=${OC}`, () => {
       const r = rng(C * 7 + OC + N);
-      const data = randomKQuant('q4_k', OC, C, C + OC + N, 0.08);
+      const data = randomKQuant(type, OC, C, C + OC + N, 0.08);
       const inp = randn(N * C, r);
       inp[5] = 0; inp.fill(0, C, Math.min(N * C, 2 * C)); // an all-zero row of activations (d = 0) where N > 1
       const expected = new Float32Array(N * OC);
-      ref.matmulWeight(expected, inp, { type: 'q4_k', rows: OC, cols: C, data }, N);
+      ref.matmulWeight(expected, inp, { type, rows: OC, cols: C, data }, N);
       const results: Float32Array[] = [];
       for (const be of backends) {
         const s = new Staging(be, 4 * (N * OC + N * C) + data.length + 4096);
         const o = s.f32(N * OC);
-        be.matmulWeight(o, s.f32(inp), { type: 'q4_k', rows: OC, cols: C, data: s.u8(data) }, N);
-        assertClose(o, expected, tolFor(C), 1e-5, `${be.name} q4_k`);
+        be.matmulWeight(o, s.f32(inp), { type, rows: OC, cols: C, data: s.u8(data) }, N);
+        assertClose(o, expected, tolFor(C), 1e-5, `${be.name} ${type}`);
         results.push(o.slice());
       }
-      for (let t = 1; t < results.length; t++) if (sameBuild(backends, t)) assertIdentical(results[t], results[0], `q4_k threads ${backends[t].threads} vs 1`);
+      for (let t = 1; t < results.length; t++) if (sameBuild(backends, t)) assertIdentical(results[t], results[0], `${type} threads ${backends[t].threads} vs 1`);
     });
   }
   test('bad shapes name the superblock', () => {

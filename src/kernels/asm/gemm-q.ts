@@ -23,13 +23,18 @@ import { f16, B_NT_Q8_0, B_NT_Q4_0 } from './gemm';
 import { quantizeBlock32, quantizeBlock256K, blockSum } from './quantize';
 
 export const B_NT_Q4_K: i32 = 6;
+export const B_NT_Q6_K: i32 = 7;
+
+/** K-quant weights: activations rounded to Q8_K per 256 values, K blocks of one superblock. */
+// @ts-ignore: decorator
+@inline function isK(kind: i32): bool { return kind == B_NT_Q4_K || kind == B_NT_Q6_K; }
 
 const KC_MAX: i32 = 384; // a multiple of 32
 const NC: i32 = 256;
 
 // @ts-ignore: decorator
 @inline function kBlock(K: i32, kind: i32): i32 {
-  if (kind == B_NT_Q4_K) return 256; // one superblock
+  if (isK(kind)) return 256; // one superblock
   const nk = (K + KC_MAX - 1) / KC_MAX;
   return min(KC_MAX, (((K + nk - 1) / nk) + 31) & ~31);
 }
@@ -115,7 +120,7 @@ export function gemm_q_pack_a(a: usize, lda: i32, kind: i32, M: i32, K: i32, dst
     // is made in this thread's scratch (after tmp; 16·K bytes) and each pair's 32 bytes narrowed to 16
     const panel = nibbles ? tmp + 8192 : dst + <usize>(i0 * K * 2);
     packPanelA(panel, dsc + <usize>(i0 * (K >> 5) * 4), dsum + <usize>(i0 * (K >> 5) * 4),
-      a, lda, i0, min(8, M - i0), K, kind == B_NT_Q4_K, tmp);
+      a, lda, i0, min(8, M - i0), K, isK(kind), tmp);
     if (nibbles) {
       const out = dst + <usize>(i0 * K);
       for (let kp = 0; kp < (K >> 1); kp++) {
@@ -139,6 +144,7 @@ export function gemm_q_pack_a(a: usize, lda: i32, kind: i32, M: i32, K: i32, dst
  */
 function packBq(dst: usize, dsc: usize, doff: usize, w: usize, kind: i32, K: i32, j0: i32, nc: i32, p0: i32, kc: i32): void {
   if (kind == B_NT_Q4_K) { packBq4k(dst, dsc, doff, w, K, j0, nc, p0); return; }
+  if (kind == B_NT_Q6_K) { packBq6k(dst, dsc, w, K, j0, nc, p0); return; }
   const nb = kc >> 5;
   const blockBytes: usize = kind == B_NT_Q8_0 ? 34 : 18;
   const low4 = i8x16.splat(0x0f), eight = i8x16.splat(8);
@@ -222,6 +228,48 @@ function packBq4k(dst: usize, dsc: usize, doff: usize, w: usize, K: i32, j0: i32
         v128.store(o, i16x8.extend_low_i8x16_u(lo1), 32); v128.store(o, i16x8.extend_high_i8x16_u(lo1), 48);
         v128.store(o, i16x8.extend_low_i8x16_u(hi0), 256); v128.store(o, i16x8.extend_high_i8x16_u(hi0), 272);
         v128.store(o, i16x8.extend_low_i8x16_u(hi1), 288); v128.store(o, i16x8.extend_high_i8x16_u(hi1), 304);
+      }
+    }
+  }
+}
+
+/**
+ * Q6_K rows j0..j0+nc, superblock p0/256 (quant-k.ts: 16 sub-blocks of 16 with int8 scales): each
+ * value sc·(q − 32) as int16 (|sc·(q − 32)| <= 128·32 fits, and the products with int8 activations
+ * stay exact in the int32 sums), in packBq's layout, the block scale d at dsc. The products are
+ * then ggml's Σ sc·Σ (q − 32)·xq exactly.
+ */
+/** Sixteen 6-bit values q (bytes 0..63) stored as int16 sc·(q − 32) at o. */
+// @ts-ignore: decorator
+@inline function q6Store(o: usize, q: v128, sc: i8, off: v128): void {
+  const s = i16x8.splat(<i16>sc);
+  v128.store(o, i16x8.mul(i16x8.sub(i16x8.extend_low_i8x16_u(q), off), s));
+  v128.store(o, i16x8.mul(i16x8.sub(i16x8.extend_high_i8x16_u(q), off), s), 16);
+}
+
+function packBq6k(dst: usize, dsc: usize, w: usize, K: i32, j0: i32, nc: i32, p0: i32): void {
+  const low4 = i8x16.splat(0x0f), three = i8x16.splat(3), off = i16x8.splat(32);
+  for (let jp = 0; jp < nc; jp += 4) {
+    const panel = dst + <usize>(jp * 512);
+    const scales = dsc + <usize>(jp * 32);
+    for (let c = 0; c < 4; c++) {
+      if (jp + c >= nc) {
+        for (let b = 0; b < 8; b++) { memory.fill(panel + <usize>((b << 8) + (c << 6)), 0, 64); store<f32>(scales + <usize>((b * 4 + c) << 2), 0); }
+        continue;
+      }
+      const blk = w + (<usize>(j0 + jp + c) * <usize>(K >> 8) + <usize>(p0 >> 8)) * 210;
+      const d = f16(load<u16>(blk, 208));
+      for (let b = 0; b < 8; b++) store<f32>(scales + <usize>((b * 4 + c) << 2), d);
+      for (let h = 0; h < 2; h++) {
+        const ql = blk + <usize>(h * 64), qh = blk + 128 + <usize>(h * 32), sc = blk + 192 + <usize>(h * 8);
+        for (let t = 0; t < 2; t++) { // values t·16 .. t·16+16 of each of the four 32-value groups
+          const l0 = v128.load(ql + <usize>(t << 4)), l1 = v128.load(ql + 32 + <usize>(t << 4)), hb = v128.load(qh + <usize>(t << 4));
+          const b0 = h * 4;
+          q6Store(panel + <usize>((b0 << 8) + (c << 6) + (t << 5)), v128.or(v128.and(l0, low4), i8x16.shl(v128.and(hb, three), 4)), load<i8>(sc + <usize>t), off);
+          q6Store(panel + <usize>(((b0 + 1) << 8) + (c << 6) + (t << 5)), v128.or(v128.and(l1, low4), i8x16.shl(v128.and(i8x16.shr_u(hb, 2), three), 4)), load<i8>(sc + <usize>(2 + t)), off);
+          q6Store(panel + <usize>(((b0 + 2) << 8) + (c << 6) + (t << 5)), v128.or(i8x16.shr_u(l0, 4), i8x16.shl(v128.and(i8x16.shr_u(hb, 4), three), 4)), load<i8>(sc + <usize>(4 + t)), off);
+          q6Store(panel + <usize>(((b0 + 3) << 8) + (c << 6) + (t << 5)), v128.or(i8x16.shr_u(l1, 4), i8x16.shl(i8x16.shr_u(hb, 6), 4)), load<i8>(sc + <usize>(6 + t)), off);
+        }
       }
     }
   }

@@ -438,3 +438,94 @@ export function matvec_q4_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
   b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(h1), v128.load(xp16, 112)));
   return i32x4.add(i32x4.mul(a, i32x4.extend_low_i16x8_s(sc0)), i32x4.mul(b, i32x4.extend_low_i16x8_s(sc1)));
 }
+
+/** Bytes of per-thread scratch matvec_q6_k needs for N rows of K. */
+export function matvecQ6KScratch(N: i32, K: i32): i32 { return N * K * 3 + N * (K >> 8) * 4 + N * (K >> 5) * 4 + N * (K >> 4) * 2 + 64; }
+
+/**
+ * Σ sc·(q·x) over one 16-value group of a Q6_K superblock: q the 6-bit values (bytes 0..63, valid
+ * 7-bit operands of the relaxed int8 dot product), xp8/xp16 the group's activations, sc its scale
+ * broadcast to eight int16 lanes; four i32 partial sums. (The −32 offset is applied by the caller.)
+ */
+// @ts-ignore: decorator
+@inline function q6Group(q: v128, xp8: usize, xp16: usize, sc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8), q), sc);
+  const a = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(q), v128.load(xp16)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(q), v128.load(xp16, 16)));
+  return i32x4.mul(a, i32x4.extend_low_i16x8_s(sc));
+}
+
+/**
+ * A quarter of a Q6_K superblock: the 16 values at offsets 0, 32, 64 and 96 from one of its four
+ * starting points (low bits at ql and ql + 32, the pairs of high bits in qh), times their four
+ * scales; four i32 partial sums of Σ sc·q·xq. The high bits are moved into place with masks.
+ */
+// @ts-ignore: decorator
+@inline function q6Quarter(ql: usize, qh: usize, xp8: usize, xp16: usize, sa: v128, sb: v128, sc: v128, sd: v128): v128 {
+  const low4 = i8x16.splat(0x0f);
+  const l0 = v128.load(ql), l1 = v128.load(ql, 32), hb = v128.load(qh);
+  const qa = v128.or(v128.and(l0, low4), i8x16.shl(v128.and(hb, i8x16.splat(3)), 4));
+  const qb = v128.or(v128.and(l1, low4), i8x16.shl(v128.and(hb, i8x16.splat(12)), 2));
+  const qc = v128.or(i8x16.shr_u(l0, 4), v128.and(hb, i8x16.splat(48)));
+  const qd = v128.or(i8x16.shr_u(l1, 4), i8x16.shr_u(v128.and(hb, i8x16.splat(<i8>192)), 2));
+  return i32x4.add(i32x4.add(q6Group(qa, xp8, xp16, sa), q6Group(qb, xp8 + 32, xp16 + 64, sb)),
+    i32x4.add(q6Group(qc, xp8 + 64, xp16 + 128, sc), q6Group(qd, xp8 + 96, xp16 + 192, sd)));
+}
+
+/**
+ * Q6_K weights (210-byte superblocks: 4 low bits in ql, 2 high bits in qh, sixteen int8 scales
+ * of 16 values, f16 d; quant-k.ts), activations rounded to Q8_K per 256 as llama.cpp does:
+ * s += dx·d·(Σ_k sc_k·Σ q·xq − 32·Σ_k sc_k·Σ xq), the sums exact integers.
+ */
+export function matvec_q6_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: i32,
+  scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
+  const nsb = K >> 8;
+  const xq = scratch + <usize>tid * scratchStride;   // int16 [N, K]
+  const x8 = xq + <usize>(N * K * 2);                // int8 [N, K]
+  const xd = x8 + <usize>(N * K);                    // f32 [N, nsb]
+  const xs = xd + <usize>(N * nsb * 4);              // i32 [N, K/32] (quantizeBlock256K's sums, unused here)
+  const xs16 = xs + <usize>(N * (K >> 5) * 4);       // int16 [N, K/16]: Σq per 16
+  for (let n = 0; n < N; n++) {
+    for (let s = 0; s < nsb; s++) {
+      const e = n * K + s * 256;
+      const dst = xq + (<usize>e << 1);
+      store<f32>(xd + (<usize>(n * nsb + s) << 2), quantizeBlock256K(x + (<usize>e << 2), dst, xs + (<usize>(e >> 5) << 2)));
+      for (let j = 0; j < 256; j += 16) {
+        const v0 = v128.load(dst + <usize>(j << 1)), v1 = v128.load(dst + <usize>(j << 1), 16);
+        v128.store(x8 + <usize>(e + j), i8x16.narrow_i16x8_s(v0, v1));
+        const p = i32x4.extadd_pairwise_i16x8_s(i16x8.add(v0, v1));
+        store<i16>(xs16 + (<usize>((e + j) >> 4) << 1), <i16>(i32x4.extract_lane(p, 0) + i32x4.extract_lane(p, 1) + i32x4.extract_lane(p, 2) + i32x4.extract_lane(p, 3)));
+      }
+    }
+  }
+  split(OC, 2, tid, nth);
+  const rowBytes = <usize>nsb * 210;
+  for (let o = partStart; o < partEnd; o++) {
+    const wr = w + <usize>o * rowBytes;
+    for (let n = 0; n < N; n++) {
+      let acc: f32 = 0;
+      for (let s = 0; s < nsb; s++) {
+        const blk = wr + <usize>s * 210;
+        const e = n * K + s * 256;
+        const scv = v128.load(blk, 192);
+        const bs = xs16 + (<usize>(e >> 4) << 1);
+        const summ = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(scv), v128.load(bs)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(scv), v128.load(bs, 16)));
+        // the sixteen scales as int16 lanes (0..7, 8..15), each broadcast where its group is summed
+        const s0 = i16x8.extend_low_i8x16_s(scv), s1 = i16x8.extend_high_i8x16_s(scv);
+        const p8 = x8 + <usize>e, p16 = xq + (<usize>e << 1);
+        let isum = q6Quarter(blk, blk + 128, p8, p16, v128.shuffle<i16>(s0, s0, 0, 0, 0, 0, 0, 0, 0, 0), v128.shuffle<i16>(s0, s0, 2, 2, 2, 2, 2, 2, 2, 2),
+          v128.shuffle<i16>(s0, s0, 4, 4, 4, 4, 4, 4, 4, 4), v128.shuffle<i16>(s0, s0, 6, 6, 6, 6, 6, 6, 6, 6));
+        isum = i32x4.add(isum, q6Quarter(blk + 16, blk + 144, p8 + 16, p16 + 32, v128.shuffle<i16>(s0, s0, 1, 1, 1, 1, 1, 1, 1, 1), v128.shuffle<i16>(s0, s0, 3, 3, 3, 3, 3, 3, 3, 3),
+          v128.shuffle<i16>(s0, s0, 5, 5, 5, 5, 5, 5, 5, 5), v128.shuffle<i16>(s0, s0, 7, 7, 7, 7, 7, 7, 7, 7)));
+        isum = i32x4.add(isum, q6Quarter(blk + 64, blk + 160, p8 + 128, p16 + 256, v128.shuffle<i16>(s1, s1, 0, 0, 0, 0, 0, 0, 0, 0), v128.shuffle<i16>(s1, s1, 2, 2, 2, 2, 2, 2, 2, 2),
+          v128.shuffle<i16>(s1, s1, 4, 4, 4, 4, 4, 4, 4, 4), v128.shuffle<i16>(s1, s1, 6, 6, 6, 6, 6, 6, 6, 6)));
+        isum = i32x4.add(isum, q6Quarter(blk + 80, blk + 176, p8 + 144, p16 + 288, v128.shuffle<i16>(s1, s1, 1, 1, 1, 1, 1, 1, 1, 1), v128.shuffle<i16>(s1, s1, 3, 3, 3, 3, 3, 3, 3, 3),
+          v128.shuffle<i16>(s1, s1, 5, 5, 5, 5, 5, 5, 5, 5), v128.shuffle<i16>(s1, s1, 7, 7, 7, 7, 7, 7, 7, 7)));
+        const t4 = i32x4.sub(isum, i32x4.shl(summ, 5));
+        const tt = i32x4.add(t4, v128.shuffle<i32>(t4, t4, 2, 3, 0, 1));
+        const sumi = i32x4.extract_lane(tt, 0) + i32x4.extract_lane(tt, 1);
+        acc += load<f32>(xd + (<usize>(n * nsb + s) << 2)) * f16(load<u16>(blk, 208)) * <f32>sumi;
+      }
+      store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), acc);
+    }
+  }
+}

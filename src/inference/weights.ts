@@ -8,7 +8,7 @@
 import { headDim, kvDim, type LlamaConfig } from '../model/config.js';
 import { ropeTables, type Arena, type Backend, type F32, type Weight, type WeightType } from '../kernels/backend.js';
 import { arenaBytes } from '../kernels/arena.js';
-import { dequantizeRow, quantizeQ8_0 } from '../kernels/quant.js';
+import { dequantizeRow } from '../kernels/quant.js';
 import { dequantizeRowK, type KQuantType } from '../kernels/quant-k.js';
 import type { Checkpoint, TensorEntry } from '../formats/index.js';
 import { asF32, asU16, decodeToF32 } from '../formats/codec.js';
@@ -87,17 +87,12 @@ export function prefillChunk(c: LlamaConfig, requested?: number): number {
   return Math.max(8, Math.min(requested ?? 128, fit, c.maxSeqLen));
 }
 
-/**
- * The type a tensor is kept in for the kernels: its own, except bf16 (widened to f32) and Q5_K,
- * which has no dot-product kernels here and is re-encoded as Q8_0 (8.5 bits per weight: the
- * decoded values rounded once more, by at most half a step of max|block|/127).
- */
-const weightType = (e: TensorEntry): WeightType => (e.dtype === 'bf16' ? 'f32' : e.dtype === 'q5_k' ? 'q8_0' : e.dtype);
+/** The type a tensor is kept in for the kernels: its own, but bf16 (no kernel reads it) widened to f32. */
+const weightType = (e: TensorEntry): WeightType => (e.dtype === 'bf16' ? 'f32' : e.dtype);
 
 /** A tensor's bytes in weightType(e), into dst. */
 function readAsWeight(e: TensorEntry, dst: Uint8Array): void {
   if (e.dtype === 'bf16') dst.set(new Uint8Array(decodeToF32('bf16', e.read(), e.shape).buffer));
-  else if (e.dtype === 'q5_k') quantizeQ8_0(decodeToF32(e.dtype, e.read(), e.shape), e.shape[0], e.shape[1], dst);
   else e.read(dst); // straight from the file into the backend's memory: no intermediate copy
 }
 
@@ -252,8 +247,7 @@ function placeWeights(ckpt: Checkpoint, newArena: (bytes: number, label: string)
   };
   opts.onProgress?.(total, total, 'output');
   const types = new Set([embType, ...layers.flatMap((L) => [L.wo.type, L.w2.type]), head.output.type]);
-  const reencoded = [...ckpt.tensors.values()].some((e) => e !== emb && e.dtype === 'q5_k') ? ' (q5_k matrices re-encoded as q8_0)' : '';
-  return { config: c, chunk, embedding, layers, head, typeSummary: [...types].join('+') + reencoded, bytes: totalBytes };
+  return { config: c, chunk, embedding, layers, head, typeSummary: [...types].join('+'), bytes: totalBytes };
 }
 
 /** out[i, :] = embedding row tokens[i] (dequantized), for i < n. */

@@ -24,13 +24,13 @@
 export type F32 = Float32Array;
 
 /** Weight storage for inference matmuls; quantized layouts are GGUF's (block of 32 along `in`). */
-export type WeightType = 'f32' | 'f16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k';
+export type WeightType = 'f32' | 'f16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q5_k' | 'q6_k';
 
 export interface Weight {
   type: WeightType;
   rows: number; // out features
-  cols: number; // in features (a multiple of 32 for q8_0/q4_0, of 256 for q4_k/q6_k)
-  /** f32: Float32Array rows*cols; f16: Uint16Array rows*cols; q8_0/q4_0/q4_k/q6_k: Uint8Array of GGUF blocks. */
+  cols: number; // in features (a multiple of 32 for q8_0/q4_0, of 256 for the K-quants)
+  /** f32: Float32Array rows*cols; f16: Uint16Array rows*cols; q8_0/q4_0/q4_k/q5_k/q6_k: Uint8Array of GGUF blocks. */
   data: Float32Array | Uint16Array | Uint8Array;
   /**
    * 'rows' (the default): row-major. 'panels8' (f32 only, rows a multiple of 8): panels of 8 rows,
@@ -81,7 +81,7 @@ export interface Backend {
   /**
    * Inference matmul on stored weights of any WeightType: out[N,OC] = inp[N,C] · W^T (N=1 is
    * decode's matrix-vector). For q8_0/q4_0 the activations are first rounded per 32-block to
-   * Q8_0 (quant.ts roundActivationsQ8_0), for q4_k/q6_k per 256-block to Q8_K (quant-k.ts
+   * Q8_0 (quant.ts roundActivationsQ8_0), for the K-quants per 256-block to Q8_K (quant-k.ts
    * roundActivationsQ8_K), as llama.cpp does, so the products are integer dot products; every
    * implementation and every N gives the same values up to float rounding.
    */

@@ -12,8 +12,8 @@
  *   Q6_K { u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d }           210 bytes
  *        sixteen sub-blocks of 16 with int8 scales; x = d·sc·(q − 32), q 6-bit: 4 low bits in ql,
  *        2 high bits in qh, in two halves of 128 values
- * The kernels multiply Q4_K and Q6_K weights directly (activations rounded to Q8_K first, as
- * llama.cpp does: roundActivationsQ8_K); the inference loader re-encodes Q5_K as Q8_0.
+ * The kernels multiply the three directly, activations rounded to Q8_K first as llama.cpp does
+ * (roundActivationsQ8_K).
  */
 import { f16LookupTable, f16ToF32, f32ToF16 } from './quant.js';
 

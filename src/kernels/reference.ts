@@ -128,7 +128,7 @@ class ReferenceBackend implements Backend {
     checkDims(op, { N, C, OC });
     need(op, 'out', out, N * OC, `[${N}, ${OC}]`);
     need(op, 'inp', inp, N * C, `[${N}, ${C}]`);
-    const kq = weight.type === 'q4_k' || weight.type === 'q6_k' ? weight.type : null;
+    const kq = weight.type === 'q4_k' || weight.type === 'q5_k' || weight.type === 'q6_k' ? weight.type : null;
     if (kq && C % QK_K !== 0) throw new Error(`${op}: cols = ${C} must be a multiple of ${QK_K} (the K-quant superblock)`);
     const expected = weight.type === 'f32' ? OC * C : weight.type === 'f16' ? OC * C
       : kq ? OC * (C / QK_K) * K_BLOCK_BYTES[kq] : quantBytes(weight.type as 'q8_0' | 'q4_0', OC, C);

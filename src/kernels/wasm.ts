@@ -14,7 +14,7 @@ import { HeapSet, MAX_HEAP_BYTES, SCRATCH_BASE, SCRATCH_PER_THREAD } from './was
 import { isNode, loadKernelModule, type LoadedModule } from './wasm-loader.js';
 
 const KERNELS = [
-  'gemm', 'gemm_q', 'gemm_q_pack_a', 'matvec_f32', 'matvec_f32p', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0', 'matvec_q4_k', 'matvec_q6_k',
+  'gemm', 'gemm_q', 'gemm_q_pack_a', 'matvec_f32', 'matvec_f32p', 'matvec_f16', 'matvec_q8_0', 'matvec_q4_0', 'matvec_q4_k', 'matvec_q5_k', 'matvec_q6_k',
   'rmsnorm_forward', 'rmsnorm_backward', 'rope_forward', 'rope_backward', 'swiglu_forward', 'swiglu_backward',
   'embedding_forward', 'embedding_backward', 'add', 'accumulate', 'adamw', 'sum_squares',
   'attention_forward', 'attention_backward', 'attention_cached', 'log_softmax',
@@ -24,7 +24,7 @@ type KernelName = typeof KERNELS[number];
 const K = Object.fromEntries(KERNELS.map((n, i) => [n, i])) as Record<KernelName, number>;
 
 // gemm's B operand kinds (src/kernels/asm/gemm.ts)
-const B_NN = 0, B_NT_F32 = 1, B_NT_F16 = 2, B_NT_Q8_0 = 3, B_NT_Q4_0 = 4, B_PANELS8 = 5, B_NT_Q4_K = 6, B_NT_Q6_K = 7;
+const B_NN = 0, B_NT_F32 = 1, B_NT_F16 = 2, B_NT_Q8_0 = 3, B_NT_Q4_0 = 4, B_PANELS8 = 5, B_NT_Q4_K = 6, B_NT_Q6_K = 7, B_NT_Q5_K = 8;
 const MATVEC_MAX_N = 32;       // f32: up to here the matrix-vector kernel (weights read once, 4×2 blocks) beats the gemm (measured to N=32)
 const MATVEC_MAX_N_F16 = 8;
 const MATVEC_MAX_N_QUANT = 7;  // q8_0/q4_0: above this the integer gemm (8-row panels) wins (measured on 4096x4096: matvec ~0.73 ms/row, gemm ~5.6 ms up to 8 rows)
@@ -194,13 +194,14 @@ class WasmBackend implements Backend {
       q8_0: { ctor: Uint8Array, n: (OC * C / 32) * 34, kind: B_NT_Q8_0, mv: 'matvec_q8_0' },
       q4_0: { ctor: Uint8Array, n: (OC * C / 32) * 18, kind: B_NT_Q4_0, mv: 'matvec_q4_0' },
       q4_k: { ctor: Uint8Array, n: (OC * C / 256) * 144, kind: B_NT_Q4_K, mv: 'matvec_q4_k' },
+      q5_k: { ctor: Uint8Array, n: (OC * C / 256) * 176, kind: B_NT_Q5_K, mv: 'matvec_q5_k' },
       q6_k: { ctor: Uint8Array, n: (OC * C / 256) * 210, kind: B_NT_Q6_K, mv: 'matvec_q6_k' },
     }[weight.type] as { ctor: Function; n: number; kind: number; mv: KernelName } | undefined;
-    if (!spec) throw new Error(`${op}: unknown weight type '${weight.type}' (expected f32, f16, q8_0, q4_0, q4_k or q6_k)`);
+    if (!spec) throw new Error(`${op}: unknown weight type '${weight.type}' (expected f32, f16, q8_0, q4_0, q4_k, q5_k or q6_k)`);
     if ((weight.type === 'q8_0' || weight.type === 'q4_0') && C % 32 !== 0) {
       throw new Error(`${op}: cols = ${C} must be a multiple of 32 (the GGUF block size)`);
     }
-    if ((weight.type === 'q4_k' || weight.type === 'q6_k') && C % 256 !== 0) throw new Error(`${op}: cols = ${C} must be a multiple of 256 (the K-quant superblock)`);
+    if (weight.type.endsWith('_k') && C % 256 !== 0) throw new Error(`${op}: cols = ${C} must be a multiple of 256 (the K-quant superblock)`);
     if (!(weight.data instanceof spec.ctor)) {
       throw new Error(`${op}: weight data is a ${weight.data.constructor.name}, type ${weight.type} needs a ${spec.ctor.name}`);
     }

@@ -146,8 +146,8 @@ describe('f32 weights prepared in panels of 8 rows (decode as one memory stream,
   }
 });
 
-describe('q4_k and q6_k weights: integer kernels with activations rounded to Q8_K, against the reference', () => {
-  for (const type of ['q4_k', 'q6_k'] as const) for (const [N, C, OC] of [[1, 256, 13], [3, 512, 8], [7, 768, 21], [8, 256, 9], [40, 512, 30], [130, 1024, 17]] as const) {
+describe('K-quant weights: integer kernels with activations rounded to Q8_K, against the reference', () => {
+  for (const type of ['q4_k', 'q5_k', 'q6_k'] as const) for (const [N, C, OC] of [[1, 256, 13], [3, 512, 8], [7, 768, 21], [8, 256, 9], [40, 512, 30], [130, 1024, 17]] as const) {
     test(`${type} N=${N} C=${C} OC=${OC}`, () => {
       const r = rng(C * 7 + OC + N);
       const data = randomKQuant(type, OC, C, C + OC + N, 0.08);

@@ -24,10 +24,11 @@ import { quantizeBlock32, quantizeBlock256K, blockSum } from './quantize';
 
 export const B_NT_Q4_K: i32 = 6;
 export const B_NT_Q6_K: i32 = 7;
+export const B_NT_Q5_K: i32 = 8;
 
 /** K-quant weights: activations rounded to Q8_K per 256 values, K blocks of one superblock. */
 // @ts-ignore: decorator
-@inline function isK(kind: i32): bool { return kind == B_NT_Q4_K || kind == B_NT_Q6_K; }
+@inline function isK(kind: i32): bool { return kind == B_NT_Q4_K || kind == B_NT_Q5_K || kind == B_NT_Q6_K; }
 
 const KC_MAX: i32 = 384; // a multiple of 32
 const NC: i32 = 256;
@@ -143,7 +144,7 @@ export function gemm_q_pack_a(a: usize, lda: i32, kind: i32, M: i32, K: i32, dst
  * past nc are zero.
  */
 function packBq(dst: usize, dsc: usize, doff: usize, w: usize, kind: i32, K: i32, j0: i32, nc: i32, p0: i32, kc: i32): void {
-  if (kind == B_NT_Q4_K) { packBq4k(dst, dsc, doff, w, K, j0, nc, p0); return; }
+  if (kind == B_NT_Q4_K || kind == B_NT_Q5_K) { packBq45(dst, dsc, doff, w, K, j0, nc, p0, kind == B_NT_Q5_K); return; }
   if (kind == B_NT_Q6_K) { packBq6k(dst, dsc, w, K, j0, nc, p0); return; }
   const nb = kc >> 5;
   const blockBytes: usize = kind == B_NT_Q8_0 ? 34 : 18;
@@ -181,11 +182,12 @@ function packBq(dst: usize, dsc: usize, doff: usize, w: usize, kind: i32, K: i32
 }
 
 /**
- * Q4_K rows j0..j0+nc, superblock p0/256: the nibbles as int16 in packBq's layout, each sub-block's
- * a = d·sc at dsc and −b = −dmin·m at doff ([panel][block][4] f32).
+ * Q4_K (or Q5_K: `five`) rows j0..j0+nc, superblock p0/256: the 4-bit (5-bit) values as int16 in
+ * packBq's layout, each sub-block's a = d·sc at dsc and −b = −dmin·m at doff ([panel][block][4] f32).
  */
-function packBq4k(dst: usize, dsc: usize, doff: usize, w: usize, K: i32, j0: i32, nc: i32, p0: i32): void {
-  const low4 = i8x16.splat(0x0f);
+function packBq45(dst: usize, dsc: usize, doff: usize, w: usize, K: i32, j0: i32, nc: i32, p0: i32, five: bool): void {
+  const low4 = i8x16.splat(0x0f), one = i8x16.splat(1);
+  const blockBytes: usize = five ? 176 : 144, qs: usize = five ? 48 : 16;
   for (let jp = 0; jp < nc; jp += 4) {
     const panel = dst + <usize>(jp * 512);
     const scales = dsc + <usize>(jp * 32), offs = doff + <usize>(jp * 32);
@@ -198,8 +200,9 @@ function packBq4k(dst: usize, dsc: usize, doff: usize, w: usize, K: i32, j0: i32
         }
         continue;
       }
-      const blk = w + (<usize>(j0 + jp + c) * <usize>(K >> 8) + <usize>(p0 >> 8)) * 144;
+      const blk = w + (<usize>(j0 + jp + c) * <usize>(K >> 8) + <usize>(p0 >> 8)) * blockBytes;
       const d = f32x4.splat(f16(load<u16>(blk))), dmin = f32x4.splat(f16(load<u16>(blk, 2)));
+      const h0 = v128.load(blk, 16), h1 = v128.load(blk, 32); // Q5_K's fifth bits
       // the eight 6-bit scales and mins (ggml's get_scale_min_k4, four per 32-bit word)
       const u0 = load<u32>(blk, 4), u1 = load<u32>(blk, 8), u2 = load<u32>(blk, 12);
       const sc = i32x4.replace_lane(i32x4.splat(u0 & 0x3f3f3f3f), 1, (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4));
@@ -221,8 +224,15 @@ function packBq4k(dst: usize, dsc: usize, doff: usize, w: usize, K: i32, j0: i32
       store<f32>(op, f32x4.extract_lane(b1, 2), 96); store<f32>(op, f32x4.extract_lane(b1, 3), 112);
       // sub-blocks 2i (low nibbles) and 2i+1 (high nibbles) of qs[32i .. 32i+32)
       for (let i = 0; i < 4; i++) {
-        const q0 = v128.load(blk + 16 + <usize>(i << 5)), q1 = v128.load(blk + 32 + <usize>(i << 5));
-        const lo0 = v128.and(q0, low4), lo1 = v128.and(q1, low4), hi0 = i8x16.shr_u(q0, 4), hi1 = i8x16.shr_u(q1, 4);
+        const q0 = v128.load(blk + qs + <usize>(i << 5)), q1 = v128.load(blk + qs + 16 + <usize>(i << 5));
+        let lo0 = v128.and(q0, low4), lo1 = v128.and(q1, low4), hi0 = i8x16.shr_u(q0, 4), hi1 = i8x16.shr_u(q1, 4);
+        if (five) {
+          // bit 2i of qh is the fifth bit of sub-block 2i, bit 2i+1 that of 2i+1
+          lo0 = v128.or(lo0, i8x16.shl(v128.and(i8x16.shr_u(h0, 2 * i), one), 4));
+          lo1 = v128.or(lo1, i8x16.shl(v128.and(i8x16.shr_u(h1, 2 * i), one), 4));
+          hi0 = v128.or(hi0, i8x16.shl(v128.and(i8x16.shr_u(h0, 2 * i + 1), one), 4));
+          hi1 = v128.or(hi1, i8x16.shl(v128.and(i8x16.shr_u(h1, 2 * i + 1), one), 4));
+        }
         const o = panel + <usize>((i << 9) + (c << 6));
         v128.store(o, i16x8.extend_low_i8x16_u(lo0)); v128.store(o, i16x8.extend_high_i8x16_u(lo0), 16);
         v128.store(o, i16x8.extend_low_i8x16_u(lo1), 32); v128.store(o, i16x8.extend_high_i8x16_u(lo1), 48);
@@ -472,7 +482,7 @@ function gemmQRange(c: usize, ldc: i32, apk: usize, ask: usize, asm: usize, w: u
   const bscale = bpack + <usize>(NC * KC_MAX * 2);
   const boff = bscale + <usize>(NC * (KC_MAX >> 5) * 4);
   const nibbles = usesNibbles(kind);
-  const affine = kind == B_NT_Q4_K || nibbles;
+  const affine = kind == B_NT_Q4_K || kind == B_NT_Q5_K || nibbles;
   const KC = kBlock(K, kind);
   const ldcBytes = <usize>ldc << 2;
   for (let jc = j0; jc < j1; jc += NC) {

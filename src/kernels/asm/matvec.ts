@@ -356,6 +356,18 @@ export function matvecQ4KScratch(N: i32, K: i32): i32 { return N * K * 3 + N * (
  */
 export function matvec_q4_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: i32,
   scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
+  matvecK45(out, x, w, N, K, OC, false, scratch, scratchStride, tid, nth);
+}
+
+/** Q5_K (176-byte superblocks): Q4_K's layout and formula with a fifth bit per value in qh[32]. */
+export function matvec_q5_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: i32,
+  scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
+  matvecK45(out, x, w, N, K, OC, true, scratch, scratchStride, tid, nth);
+}
+
+// @ts-ignore: decorator
+@inline function matvecK45(out: usize, x: usize, w: usize, N: i32, K: i32, OC: i32, five: bool,
+  scratch: usize, scratchStride: usize, tid: i32, nth: i32): void {
   const nsb = K >> 8;
   const xq = scratch + <usize>tid * scratchStride;   // int16 [N, K]
   const x8 = xq + <usize>(N * K * 2);                // int8 [N, K]
@@ -375,7 +387,9 @@ export function matvec_q4_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
     }
   }
   split(OC, 2, tid, nth);
-  const rowBytes = <usize>nsb * 144;
+  const blockBytes: usize = five ? 176 : 144;
+  const qs: usize = five ? 48 : 16;
+  const rowBytes = <usize>nsb * blockBytes;
   const low4 = i8x16.splat(0x0f);
   for (let o = partStart; o < partEnd; o++) {
     const wr = w + <usize>o * rowBytes;
@@ -393,10 +407,11 @@ export function matvec_q4_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
         const mv = i16x8.extend_low_i8x16_u(i32x4.replace_lane(i32x4.splat(mLo), 1, mHi));
         const summ = i32x4.dot_i16x8_s(mv, v128.load(bs));
         let isum = i32x4.splat(0);
-        isum = i32x4.add(isum, subPair(blk + 16, xp8, xp16, v128.shuffle<i16>(sv, sv, 0, 0, 0, 0, 0, 0, 0, 0), v128.shuffle<i16>(sv, sv, 1, 1, 1, 1, 1, 1, 1, 1), low4));
-        isum = i32x4.add(isum, subPair(blk + 48, xp8 + 64, xp16 + 128, v128.shuffle<i16>(sv, sv, 2, 2, 2, 2, 2, 2, 2, 2), v128.shuffle<i16>(sv, sv, 3, 3, 3, 3, 3, 3, 3, 3), low4));
-        isum = i32x4.add(isum, subPair(blk + 80, xp8 + 128, xp16 + 256, v128.shuffle<i16>(sv, sv, 4, 4, 4, 4, 4, 4, 4, 4), v128.shuffle<i16>(sv, sv, 5, 5, 5, 5, 5, 5, 5, 5), low4));
-        isum = i32x4.add(isum, subPair(blk + 112, xp8 + 192, xp16 + 384, v128.shuffle<i16>(sv, sv, 6, 6, 6, 6, 6, 6, 6, 6), v128.shuffle<i16>(sv, sv, 7, 7, 7, 7, 7, 7, 7, 7), low4));
+        const h0 = five ? v128.load(blk, 16) : i8x16.splat(0), h1 = five ? v128.load(blk, 32) : i8x16.splat(0);
+        isum = i32x4.add(isum, k45Pair(blk + qs, h0, h1, 0, five, v128.shuffle<i16>(sv, sv, 0,0,0,0,0,0,0,0), v128.shuffle<i16>(sv, sv, 1,1,1,1,1,1,1,1), xp8, xp16));
+        isum = i32x4.add(isum, k45Pair(blk + qs + 32, h0, h1, 1, five, v128.shuffle<i16>(sv, sv, 2,2,2,2,2,2,2,2), v128.shuffle<i16>(sv, sv, 3,3,3,3,3,3,3,3), xp8 + 64, xp16 + 128));
+        isum = i32x4.add(isum, k45Pair(blk + qs + 64, h0, h1, 2, five, v128.shuffle<i16>(sv, sv, 4,4,4,4,4,4,4,4), v128.shuffle<i16>(sv, sv, 5,5,5,5,5,5,5,5), xp8 + 128, xp16 + 256));
+        isum = i32x4.add(isum, k45Pair(blk + qs + 96, h0, h1, 3, five, v128.shuffle<i16>(sv, sv, 6,6,6,6,6,6,6,6), v128.shuffle<i16>(sv, sv, 7,7,7,7,7,7,7,7), xp8 + 192, xp16 + 384));
         // lanes 0..3: Σ sc·S partials; the mins' four partials summed alongside
         const t = i32x4.add(isum, v128.shuffle<i32>(isum, isum, 2, 3, 0, 1));
         const m = i32x4.add(summ, v128.shuffle<i32>(summ, summ, 2, 3, 0, 1));
@@ -404,7 +419,7 @@ export function matvec_q4_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
         const sm = i32x4.extract_lane(m, 0) + i32x4.extract_lane(m, 1);
         const dx = load<f32>(pd);
         acc += dx * f16(load<u16>(blk)) * <f32>sumi - dx * f16(load<u16>(blk, 2)) * <f32>sm;
-        blk += 144; xp8 += 256; xp16 += 512; bs += 16; pd += 4;
+        blk += blockBytes; xp8 += 256; xp16 += 512; bs += 16; pd += 4;
       }
       store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), acc);
     }
@@ -412,31 +427,53 @@ export function matvec_q4_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
 }
 
 /**
- * Σ sc0·(Σ q·xq over sub-block 2i) + sc1·(same over 2i+1) as four i32 partial sums: the 32 bytes of
- * nibbles at qs hold sub-block 2i in their low halves and 2i+1 in their high halves; xp8/xp16 are
- * the 64 activations (int8 / int16); sc0, sc1 are the scales broadcast to eight int16 lanes.
+ * Sub-blocks 2i and 2i+1 of a Q4_K / Q5_K superblock: their values from the 32 bytes of nibbles at
+ * q (low halves: 2i, high halves: 2i+1), plus for Q5_K the fifth bits (bits 2i and 2i+1 of the
+ * 32 bytes h0, h1); sc0, sc1 their scales broadcast. i is a constant at every call.
  */
 // @ts-ignore: decorator
-@inline function subPair(qs: usize, xp8: usize, xp16: usize, sc0: v128, sc1: v128, low4: v128): v128 {
-  const q0 = v128.load(qs), q1 = v128.load(qs, 16);
+@inline function k45Pair(q: usize, h0: v128, h1: v128, i: i32, five: bool, sc0: v128, sc1: v128, xp8: usize, xp16: usize): v128 {
+  const low4 = i8x16.splat(0x0f);
+  const q0 = v128.load(q), q1 = v128.load(q, 16);
+  let l0 = v128.and(q0, low4), l1 = v128.and(q1, low4), u0 = i8x16.shr_u(q0, 4), u1 = i8x16.shr_u(q1, 4);
+  if (five) {
+    const b0 = i8x16.splat(<i8>(<i32>1 << <i32>(2 * i))), b1 = i8x16.splat(<i8>(<i32>2 << <i32>(2 * i)));
+    l0 = v128.or(l0, fifthBit(v128.and(h0, b0), 2 * i)); l1 = v128.or(l1, fifthBit(v128.and(h1, b0), 2 * i));
+    u0 = v128.or(u0, fifthBit(v128.and(h0, b1), 2 * i + 1)); u1 = v128.or(u1, fifthBit(v128.and(h1, b1), 2 * i + 1));
+  }
+  return subPair(l0, l1, u0, u1, xp8, xp16, sc0, sc1);
+}
+
+/**
+ * Σ sc0·(Σ q·xq over sub-block 2i) + sc1·(same over 2i+1) as four i32 partial sums: l0, l1 the 32
+ * values of sub-block 2i and u0, u1 those of 2i+1 (bytes 0..31, valid 7-bit operands of the relaxed
+ * int8 dot product; pair sums of both halves fit in i16: 2·2·127·31); xp8/xp16 are the 64
+ * activations (int8 / int16); sc0, sc1 are the scales broadcast to eight int16 lanes.
+ */
+// @ts-ignore: decorator
+@inline function subPair(l0: v128, l1: v128, u0: v128, u1: v128, xp8: usize, xp16: usize, sc0: v128, sc1: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    // nibbles (0..15) are valid 7-bit operands; pair sums of both halves fit in i16 (2·2·127·15)
-    const plo = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8), v128.and(q0, low4)),
-      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8, 16), v128.and(q1, low4)));
-    const phi = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8, 32), i8x16.shr_u(q0, 4)),
-      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8, 48), i8x16.shr_u(q1, 4)));
+    const plo = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8), l0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8, 16), l1));
+    const phi = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8, 32), u0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xp8, 48), u1));
     return i32x4.add(i32x4.dot_i16x8_s(plo, sc0), i32x4.dot_i16x8_s(phi, sc1));
   }
-  const l0 = v128.and(q0, low4), l1 = v128.and(q1, low4), h0 = i8x16.shr_u(q0, 4), h1 = i8x16.shr_u(q1, 4);
   let a = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(l0), v128.load(xp16));
   a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(l0), v128.load(xp16, 16)));
   a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(l1), v128.load(xp16, 32)));
   a = i32x4.add(a, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(l1), v128.load(xp16, 48)));
-  let b = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(h0), v128.load(xp16, 64));
-  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(h0), v128.load(xp16, 80)));
-  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(h1), v128.load(xp16, 96)));
-  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(h1), v128.load(xp16, 112)));
+  let b = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(u0), v128.load(xp16, 64));
+  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(u0), v128.load(xp16, 80)));
+  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(u1), v128.load(xp16, 96)));
+  b = i32x4.add(b, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(u1), v128.load(xp16, 112)));
   return i32x4.add(i32x4.mul(a, i32x4.extend_low_i16x8_s(sc0)), i32x4.mul(b, i32x4.extend_low_i16x8_s(sc1)));
+}
+
+/** A byte lane's bit `bit` (the only one set) moved to bit 4 (the value 16). */
+// @ts-ignore: decorator
+@inline function fifthBit(v: v128, bit: i32): v128 {
+  if (bit < 4) return i8x16.shl(v, 4 - bit);
+  if (bit > 4) return i8x16.shr_u(v, bit - 4);
+  return v;
 }
 
 /** Bytes of per-thread scratch matvec_q6_k needs for N rows of K. */

@@ -16,6 +16,9 @@ export const B_NT_F16: i32 = 2;
 export const B_NT_Q8_0: i32 = 3;
 export const B_NT_Q4_0: i32 = 4;
 export const B_PANELS8: i32 = 5; // W[N,K] f32 stored as panels of 8 rows, [N/8][K][8] (N a multiple of 8): read in place
+export const B_NT_Q4_K: i32 = 6;  // the K-quants: gemm-q.ts
+export const B_NT_Q6_K: i32 = 7;
+export const B_NT_Q5_K: i32 = 8;
 
 const MC: i32 = 64;
 const KC_MAX: i32 = 384; // K blocks are at most this long, multiples of 32

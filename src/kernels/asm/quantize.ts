@@ -1,6 +1,7 @@
 // Activation quantization for the block-quantized weight products, exactly as llama.cpp's x86 CPU
-// path quantizes a row into its Q8_0 "vec_dot_type" before an integer dot product:
-//   per 32-block: m = max|x|,  d = f16(m / 127)  (the stored scale),  q = nearest-even(x · 127/m).
+// path quantizes a row into the weights' "vec_dot_type" before an integer dot product:
+//   Q8_0 (for Q8_0 and Q4_0 weights), per 32-block: m = max|x|, d = f16(m / 127), q = nearest-even(x · 127/m);
+//   Q8_K (for the K-quants), per 256-block: see quantizeBlock256K.
 // Shared by decode (matvec-q.ts, matvec-k.ts) and prefill (gemm-q.ts): both see the same integers and scales.
 
 /** x rounded to the nearest f16 value (ties to even), returned as f32: GGML_FP32_TO_FP16 then back. */

@@ -10,8 +10,9 @@ import { f16, B_NT_Q8_0, B_NT_Q4_K, B_NT_Q5_K, B_NT_Q6_K } from './gemm';
  * past nc are zero.
  */
 export function packBq(dst: usize, dsc: usize, doff: usize, w: usize, kind: i32, K: i32, j0: i32, nc: i32, p0: i32, kc: i32): void {
-  if (kind == B_NT_Q4_K || kind == B_NT_Q5_K) { packBq45(dst, dsc, doff, w, K, j0, nc, p0, kind == B_NT_Q5_K); return; }
-  if (kind == B_NT_Q6_K) { packBq6k(dst, dsc, w, K, j0, nc, p0); return; }
+  // the K-quants superblock by superblock (K blocks are whole superblocks)
+  if (kind == B_NT_Q4_K || kind == B_NT_Q5_K) { for (let s = 0; s < kc >> 8; s++) packBq45(dst, dsc, doff, w, K, j0, nc, p0, kc, s, kind == B_NT_Q5_K); return; }
+  if (kind == B_NT_Q6_K) { for (let s = 0; s < kc >> 8; s++) packBq6k(dst, dsc, w, K, j0, nc, p0, kc, s); return; }
   const nb = kc >> 5;
   const blockBytes: usize = kind == B_NT_Q8_0 ? 34 : 18;
   const low4 = i8x16.splat(0x0f), eight = i8x16.splat(8);
@@ -51,12 +52,13 @@ export function packBq(dst: usize, dsc: usize, doff: usize, w: usize, kind: i32,
  * Q4_K (or Q5_K: `five`) rows j0..j0+nc, superblock p0/256: the 4-bit (5-bit) values as int16 in
  * packBq's layout, each sub-block's a = d·sc at dsc and −b = −dmin·m at doff ([panel][block][4] f32).
  */
-function packBq45(dst: usize, dsc: usize, doff: usize, w: usize, K: i32, j0: i32, nc: i32, p0: i32, five: bool): void {
+function packBq45(dst: usize, dsc: usize, doff: usize, w: usize, K: i32, j0: i32, nc: i32, p0: i32, kc: i32, s: i32, five: bool): void {
   const low4 = i8x16.splat(0x0f), one = i8x16.splat(1);
   const blockBytes: usize = five ? 176 : 144, qs: usize = five ? 48 : 16;
   for (let jp = 0; jp < nc; jp += 4) {
-    const panel = dst + <usize>(jp * 512);
-    const scales = dsc + <usize>(jp * 32), offs = doff + <usize>(jp * 32);
+    // superblock s of the K block: its 8 blocks of the panel (256 bytes each) and their scales
+    const panel = dst + <usize>(jp * kc * 2) + <usize>(s << 11);
+    const scales = dsc + <usize>(jp * (kc >> 5) * 4) + <usize>(s << 7), offs = doff + <usize>(jp * (kc >> 5) * 4) + <usize>(s << 7);
     for (let c = 0; c < 4; c++) {
       if (jp + c >= nc) {
         for (let b = 0; b < 8; b++) {
@@ -66,7 +68,7 @@ function packBq45(dst: usize, dsc: usize, doff: usize, w: usize, K: i32, j0: i32
         }
         continue;
       }
-      const blk = w + (<usize>(j0 + jp + c) * <usize>(K >> 8) + <usize>(p0 >> 8)) * blockBytes;
+      const blk = w + (<usize>(j0 + jp + c) * <usize>(K >> 8) + <usize>((p0 >> 8) + s)) * blockBytes;
       const d = f32x4.splat(f16(load<u16>(blk))), dmin = f32x4.splat(f16(load<u16>(blk, 2)));
       const h0 = v128.load(blk, 16), h1 = v128.load(blk, 32); // Q5_K's fifth bits
       // the eight 6-bit scales and mins (ggml's get_scale_min_k4, four per 32-bit word)
@@ -123,17 +125,17 @@ function packBq45(dst: usize, dsc: usize, doff: usize, w: usize, K: i32, j0: i32
   v128.store(o, i16x8.mul(i16x8.sub(i16x8.extend_high_i8x16_u(q), off), s), 16);
 }
 
-function packBq6k(dst: usize, dsc: usize, w: usize, K: i32, j0: i32, nc: i32, p0: i32): void {
+function packBq6k(dst: usize, dsc: usize, w: usize, K: i32, j0: i32, nc: i32, p0: i32, kc: i32, s: i32): void {
   const low4 = i8x16.splat(0x0f), three = i8x16.splat(3), off = i16x8.splat(32);
   for (let jp = 0; jp < nc; jp += 4) {
-    const panel = dst + <usize>(jp * 512);
-    const scales = dsc + <usize>(jp * 32);
+    const panel = dst + <usize>(jp * kc * 2) + <usize>(s << 11);
+    const scales = dsc + <usize>(jp * (kc >> 5) * 4) + <usize>(s << 7);
     for (let c = 0; c < 4; c++) {
       if (jp + c >= nc) {
         for (let b = 0; b < 8; b++) { memory.fill(panel + <usize>((b << 8) + (c << 6)), 0, 64); store<f32>(scales + <usize>((b * 4 + c) << 2), 0); }
         continue;
       }
-      const blk = w + (<usize>(j0 + jp + c) * <usize>(K >> 8) + <usize>(p0 >> 8)) * 210;
+      const blk = w + (<usize>(j0 + jp + c) * <usize>(K >> 8) + <usize>((p0 >> 8) + s)) * 210;
       const d = f16(load<u16>(blk, 208));
       for (let b = 0; b < 8; b++) store<f32>(scales + <usize>((b * 4 + c) << 2), d);
       for (let h = 0; h < 2; h++) {
@@ -174,17 +176,20 @@ export function packBNibbles(dst: usize, dsc: usize, doff: usize, w: usize, kind
       }
       const row = j0 + jp + c;
       if (kind == B_NT_Q4_K) {
-        const blk = w + (<usize>row * <usize>(K >> 8) + <usize>(p0 >> 8)) * 144;
-        const d = f16(load<u16>(blk)), dmin = f16(load<u16>(blk, 2));
-        for (let b = 0; b < 8; b++) {
-          const sc: u32 = b < 4 ? load<u8>(blk + 4 + b) & 63 : (load<u8>(blk + 8 + b) & 0xf) | ((load<u8>(blk + b) >> 6) << 4);
-          const m: u32 = b < 4 ? load<u8>(blk + 8 + b) & 63 : (load<u8>(blk + 8 + b) >> 4) | ((load<u8>(blk + 4 + b) >> 6) << 4);
-          store<f32>(scales + <usize>((b * 4 + c) << 2), d * <f32>sc);
-          store<f32>(offs + <usize>((b * 4 + c) << 2), -(dmin * <f32>m));
-          const q0 = v128.load(blk + 16 + <usize>((b >> 1) << 5)), q1 = v128.load(blk + 32 + <usize>((b >> 1) << 5));
-          const o = panel + <usize>((b << 7) + (c << 5));
-          v128.store(o, b & 1 ? i8x16.shr_u(q0, 4) : v128.and(q0, low4));
-          v128.store(o, b & 1 ? i8x16.shr_u(q1, 4) : v128.and(q1, low4), 16);
+        for (let sb = 0; sb < nb >> 3; sb++) { // the K block's superblocks, 8 blocks each
+          const blk = w + (<usize>row * <usize>(K >> 8) + <usize>((p0 >> 8) + sb)) * 144;
+          const d = f16(load<u16>(blk)), dmin = f16(load<u16>(blk, 2));
+          for (let j = 0; j < 8; j++) {
+            const b = sb * 8 + j;
+            const sc: u32 = j < 4 ? load<u8>(blk + 4 + j) & 63 : (load<u8>(blk + 8 + j) & 0xf) | ((load<u8>(blk + j) >> 6) << 4);
+            const m: u32 = j < 4 ? load<u8>(blk + 8 + j) & 63 : (load<u8>(blk + 8 + j) >> 4) | ((load<u8>(blk + 4 + j) >> 6) << 4);
+            store<f32>(scales + <usize>((b * 4 + c) << 2), d * <f32>sc);
+            store<f32>(offs + <usize>((b * 4 + c) << 2), -(dmin * <f32>m));
+            const q0 = v128.load(blk + 16 + <usize>((j >> 1) << 5)), q1 = v128.load(blk + 32 + <usize>((j >> 1) << 5));
+            const o = panel + <usize>((b << 7) + (c << 5));
+            v128.store(o, j & 1 ? i8x16.shr_u(q0, 4) : v128.and(q0, low4));
+            v128.store(o, j & 1 ? i8x16.shr_u(q1, 4) : v128.and(q1, low4), 16);
+          }
         }
       } else {
         let bp = w + (<usize>row * <usize>(K >> 5) + <usize>(p0 >> 5)) * 18;

@@ -26,14 +26,15 @@ import { quantizeBlock32, quantizeBlock256K, blockSum } from './quantize';
 // @ts-ignore: decorator
 @inline function isK(kind: i32): bool { return kind == B_NT_Q4_K || kind == B_NT_Q5_K || kind == B_NT_Q6_K; }
 
-const KC_MAX: i32 = 384; // a multiple of 32
+const KC_MAX: i32 = 768; // a multiple of 256 (A comes packed whole; only W's block is unpacked per call)
 const NC: i32 = 256;
 
 // @ts-ignore: decorator
 @inline function kBlock(K: i32, kind: i32): i32 {
-  if (isK(kind)) return 256; // one superblock
+  // equal blocks (a short last one would re-read C for little work), whole superblocks for K-quants
+  const unit = isK(kind) ? 255 : 31;
   const nk = (K + KC_MAX - 1) / KC_MAX;
-  return min(KC_MAX, (((K + nk - 1) / nk) + 31) & ~31);
+  return min(KC_MAX, (((K + nk - 1) / nk) + unit) & ~unit);
 }
 
 /** Transposes four vectors of four 32-bit lanes (rows r0..r3) and stores column j at dst + j·stride. */

@@ -205,6 +205,81 @@ function attend4(out: usize, lse: usize, q0: usize, qStride: usize, rows: i32, k
   }
 }
 
+/**
+ * One query row (a decode step) against keys/values kb, vb (stride kvStride), nKeys of them: the
+ * arithmetic of attend4's row 0, bitwise, without the three duplicated rows attend4 would carry.
+ * Keys are scored four at a time (the query chunk loaded once for four keys).
+ */
+function attend1(out: usize, q: usize, kb: usize, vb: usize, kvStride: usize, nKeys: i32, hd: i32, scl: f32, scratch: usize): void {
+  const S = scratch;                      // TILE scores, then probabilities
+  const acc = S + <usize>(TILE * 4);      // hd
+  zero(acc, hd);
+  let m: f32 = -Infinity, l: f32 = 0;
+  for (let j0 = 0; j0 < nKeys; j0 += TILE) {
+    const jn = min(TILE, nKeys - j0);
+    const k0 = kb + <usize>j0 * kvStride;
+    let j = 0;
+    for (; j + 4 <= jn; j += 4) {
+      const b0 = k0 + <usize>j * kvStride, b1 = b0 + kvStride, b2 = b1 + kvStride, b3 = b2 + kvStride;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      let c = 0;
+      for (; c + 4 <= hd; c += 4) {
+        const o = <usize>(c << 2);
+        const qv = v128.load(q + o);
+        s0 = fma(qv, v128.load(b0 + o), s0); s1 = fma(qv, v128.load(b1 + o), s1);
+        s2 = fma(qv, v128.load(b2 + o), s2); s3 = fma(qv, v128.load(b3 + o), s3);
+      }
+      let d0 = hsum(s0), d1 = hsum(s1), d2 = hsum(s2), d3 = hsum(s3);
+      for (; c < hd; c++) {
+        const o = <usize>(c << 2);
+        const qs = load<f32>(q + o);
+        d0 += qs * load<f32>(b0 + o); d1 += qs * load<f32>(b1 + o); d2 += qs * load<f32>(b2 + o); d3 += qs * load<f32>(b3 + o);
+      }
+      const sj = S + (<usize>j << 2);
+      store<f32>(sj, d0 * scl); store<f32>(sj, d1 * scl, 4); store<f32>(sj, d2 * scl, 8); store<f32>(sj, d3 * scl, 12);
+    }
+    for (; j < jn; j++) {
+      const bj = k0 + <usize>j * kvStride;
+      let s0 = f32x4.splat(0);
+      let c = 0;
+      for (; c + 4 <= hd; c += 4) s0 = fma(v128.load(q + <usize>(c << 2)), v128.load(bj + <usize>(c << 2)), s0);
+      let d0 = hsum(s0);
+      for (; c < hd; c++) d0 += load<f32>(q + <usize>(c << 2)) * load<f32>(bj + <usize>(c << 2));
+      store<f32>(S + (<usize>j << 2), d0 * scl);
+    }
+    const tmax = rowMax(S, jn);
+    if (tmax > m) {
+      if (l > 0) {
+        const alpha = Mathf.exp(m - tmax);
+        l *= alpha;
+        const av = f32x4.splat(alpha);
+        let c = 0;
+        for (; c + 4 <= hd; c += 4) v128.store(acc + <usize>(c << 2), f32x4.mul(v128.load(acc + <usize>(c << 2)), av));
+        for (; c < hd; c++) store<f32>(acc + <usize>(c << 2), load<f32>(acc + <usize>(c << 2)) * alpha);
+      }
+      m = tmax;
+    }
+    expRow(S, m, jn, jn);
+    l += rowSum(S, jn);
+    const v0 = vb + <usize>j0 * kvStride;
+    let c = 0;
+    for (; c + 4 <= hd; c += 4) {
+      const o = <usize>(c << 2);
+      let r = v128.load(acc + o);
+      for (let jj = 0; jj < jn; jj++) r = fma(v128.load32_splat(S + (<usize>jj << 2)), v128.load(v0 + <usize>jj * kvStride + o), r);
+      v128.store(acc + o, r);
+    }
+    for (; c < hd; c++) {
+      const o = <usize>(c << 2);
+      let r = load<f32>(acc + o);
+      for (let jj = 0; jj < jn; jj++) r += load<f32>(S + (<usize>jj << 2)) * load<f32>(v0 + <usize>jj * kvStride + o);
+      store<f32>(acc + o, r);
+    }
+  }
+  const inv: f32 = <f32>1 / l;
+  for (let c = 0; c < hd; c++) store<f32>(out + <usize>(c << 2), load<f32>(acc + <usize>(c << 2)) * inv);
+}
+
 export function attention_forward(out: usize, lse: usize, q: usize, k: usize, v: usize,
   B: i32, T: i32, nH: i32, nKv: i32, hd: i32, scratch: usize, scratchStride: usize, counter: usize, tid: i32, nth: i32): void {
   const sc = scratch + <usize>tid * scratchStride;
@@ -325,6 +400,7 @@ export function attention_cached(out: usize, q: usize, kCache: usize, vCache: us
     const kvh = h / group;
     const off = <usize>t * qRow + (<usize>(h * hd) << 2);
     const kvOff = <usize>(kvh * hd) << 2;
-    attend4(out + off, 0, q + off, qRow, T - t, kCache + kvOff, vCache + kvOff, kvRow, pos0 + t, hd, scl, sc);
+    if (T - t == 1) attend1(out + off, q + off, kCache + kvOff, vCache + kvOff, kvRow, pos0 + t + 1, hd, scl, sc); // decode
+    else attend4(out + off, 0, q + off, qRow, T - t, kCache + kvOff, vCache + kvOff, kvRow, pos0 + t, hd, scl, sc);
   }
 }

@@ -50,7 +50,7 @@ describe('attention forward/backward', () => {
 });
 
 describe('attentionCached', () => {
-  for (const [T, pos0, H, KV, hd, maxSeq] of [[1, 0, 2, 1, 8, 4], [1, 100, 4, 2, 6, 128], [3, 5, 2, 2, 7, 16], [6, 0, 3, 1, 16, 6], [7, 62, 2, 1, 8, 80]] as const) {
+  for (const [T, pos0, H, KV, hd, maxSeq] of [[1, 0, 2, 1, 8, 4], [1, 100, 4, 2, 6, 128], [3, 5, 2, 2, 7, 16], [6, 0, 3, 1, 16, 6], [7, 62, 2, 1, 8, 80], [5, 3, 2, 1, 8, 16], [9, 70, 4, 2, 64, 96]] as const) {
     test(`T=${T} pos0=${pos0} H=${H} KV=${KV} hd=${hd}`, () => {
       const r = rng(T * 31 + pos0 + hd);
       const q = randn(T * H * hd, r, 2), kc = randn(maxSeq * KV * hd, r, 2), vc = randn(maxSeq * KV * hd, r);

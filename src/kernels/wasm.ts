@@ -27,7 +27,7 @@ const K = Object.fromEntries(KERNELS.map((n, i) => [n, i])) as Record<KernelName
 const B_NN = 0, B_NT_F32 = 1, B_NT_F16 = 2, B_NT_Q8_0 = 3, B_NT_Q4_0 = 4, B_PANELS8 = 5, B_NT_Q4_K = 6, B_NT_Q6_K = 7, B_NT_Q5_K = 8;
 const MATVEC_MAX_N = 32;       // f32: up to here the matrix-vector kernel (weights read once, 4×2 blocks) beats the gemm (measured to N=32)
 const MATVEC_MAX_N_F16 = 8;
-const MATVEC_MAX_N_QUANT = 7;  // q8_0/q4_0: above this the integer gemm (8-row panels) wins (measured on 4096x4096: matvec ~0.73 ms/row, gemm ~5.6 ms up to 8 rows)
+const MATVEC_MAX_N_QUANT = 7;  // block-quantized: above this the integer gemm (8-row panels) wins (q8_0 4096x4096: matvec ~0.73 ms/row, gemm ~5.6 ms up to 8 rows)
 const SUMSQ_BLOCK = 65536;
 
 const SERIAL_WORK = 1 << 16;            // multiply-adds / elements under which a call stays on the caller
@@ -209,8 +209,9 @@ class WasmBackend implements Backend {
     const p = this.ptrs(op, { out, inp, weight: weight.data });
     const quantized = weight.type !== 'f32' && weight.type !== 'f16';
     // Few rows: read the weights once in their stored type, as far as the quantized activations
-    // fit the scratch. More rows of quantized weights: the integer gemm (gemm-q.ts). Both quantize
-    // the activations per 32-block as llama.cpp does and compute the same integer block sums.
+    // fit the scratch. More rows of quantized weights: the integer gemm (gemm-q.ts). Both round the
+    // activations as llama.cpp does (Q8_0 per 32, Q8_K per 256 for the K-quants) and compute the
+    // same integer block sums.
     const qScratch = N * C * 3 + N * (C / 32) * 8 + N * (C / 256) * 4 + 64;
     const maxN = quantized ? MATVEC_MAX_N_QUANT : weight.type === 'f16' ? MATVEC_MAX_N_F16 : MATVEC_MAX_N;
     if (N <= maxN && (!quantized || qScratch <= SCRATCH_PER_THREAD)) {
@@ -218,7 +219,7 @@ class WasmBackend implements Backend {
       else this.run(p.heap, spec.mv, [p.out, p.inp, p.weight, N, C, OC], N * C * OC);
     } else if (quantized) {
       // the activations are quantized and packed once per slice of rows that fits the heap's region
-      if (16 * C + 8192 > SCRATCH_PER_THREAD) throw new Error(`${op}: cols = ${C} exceeds the ${(SCRATCH_PER_THREAD - 8192) / 16} the quantized gemm packs per thread`);
+      if (16 * C + 8192 > SCRATCH_PER_THREAD) throw new Error(`${op}: cols = ${C} exceeds ${(SCRATCH_PER_THREAD - 8192) / 16}, the widest rows the quantized gemm packs`);
       const rowBytes = C * 2 + (C / 32) * 8;
       const slice = Math.floor(this.mem.packBytes / rowBytes / 8) * 8;
       if (slice < 8) throw new Error(`${op}: rows of ${C} values do not fit the packing region (${this.mem.packBytes} bytes for 8 rows)`);

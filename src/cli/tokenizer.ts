@@ -1,13 +1,13 @@
 /**
  * `llama-ts tokenizer <train|encode|decode>`: SentencePiece BPE models from the command line.
  *   train  --input FILE... --vocab-size N --output PREFIX [options]   → PREFIX.model, PREFIX.vocab
- *   encode --model M [--pieces] [--bos] [--eos]   JSON strings (one per stdin line) → JSON arrays
+ *   encode --model M [--pieces] [--bos] [--eos] [--threads N]   JSON strings (one per stdin line) → JSON arrays
  *   decode --model M                              JSON arrays of ids (one per line) → JSON strings
  */
 import { renameSync, writeFileSync, unlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { SentencePieceTokenizer, serializeModelProto } from '../tokenizer/index.js';
+import { closeTokenizerPools, encodeStream, SentencePieceTokenizer, serializeModelProto } from '../tokenizer/index.js';
 import { LLAMA_TRAINER_OPTIONS, trainBpe, vocabText, type TrainBpeOptions } from '../tokenizer/trainer.js';
 
 export const description = 'train, encode and decode with SentencePiece BPE models (train | encode | decode)';
@@ -28,8 +28,9 @@ const USAGE = `usage:
       --input-sentence-size N         train on a random sample of N lines (0 = all, the default)
       --seed N                        seed of that sample
       --unk-id N --bos-id N --eos-id N --pad-id N   special piece ids (defaults 0, 1, 2, -1 = none)
-  llama-ts tokenizer encode --model M [--pieces] [--bos] [--eos]
+  llama-ts tokenizer encode --model M [--pieces] [--bos] [--eos] [--threads N]
       stdin: one JSON string per line; stdout: one JSON array of ids (or pieces) per line
+      --threads N                     encode ids on N worker threads (default 1), output in input order
   llama-ts tokenizer decode --model M
       stdin: one JSON array of ids per line; stdout: one JSON string per line`;
 
@@ -131,40 +132,67 @@ async function train(args: string[]): Promise<number> {
   return 0;
 }
 
-function modelArg(args: string[], extra: Record<string, { type: 'boolean' }>) {
+function modelArg(args: string[], extra: Record<string, { type: 'boolean' | 'string' }>) {
   const { values } = parseArgs({ args, strict: true, options: { model: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...extra } });
   if (values.help) { console.log(USAGE); return null; }
   if (!values.model) throw new Error('--model PATH is required (a SentencePiece .model file)');
   return { tok: SentencePieceTokenizer.load(values.model as string), values: values as Record<string, unknown> };
 }
 
-/** Reads stdin line by line, parses each as JSON and writes one output line per input line. */
-async function mapLines(convert: (value: unknown, lineNo: number) => unknown): Promise<void> {
+/** stdin's non-blank lines, each parsed as JSON, with its line number. */
+async function* jsonLines(): AsyncGenerator<{ value: unknown; lineNo: number }> {
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   let lineNo = 0;
-  let out = '';
   for await (const line of rl) {
     lineNo++;
     if (line.trim() === '') continue;
-    let value: unknown;
-    try { value = JSON.parse(line); } catch (e) {
+    try { yield { value: JSON.parse(line), lineNo }; } catch (e) {
       throw new Error(`stdin line ${lineNo}: not valid JSON (${(e as Error).message})`);
     }
-    out += JSON.stringify(convert(value, lineNo)) + '\n';
+  }
+}
+
+/** Writes lines to stdout in 64 KiB pieces, waiting when the pipe is full. */
+async function writeLines(lines: AsyncIterable<string>): Promise<void> {
+  let out = '';
+  for await (const line of lines) {
+    out += line + '\n';
     if (out.length > 1 << 16) { if (!process.stdout.write(out)) await new Promise((r) => process.stdout.once('drain', r)); out = ''; }
   }
   if (out) process.stdout.write(out);
 }
 
+/** Reads stdin line by line, parses each as JSON and writes one output line per input line. */
+async function mapLines(convert: (value: unknown, lineNo: number) => unknown): Promise<void> {
+  await writeLines((async function* () {
+    for await (const { value, lineNo } of jsonLines()) yield JSON.stringify(convert(value, lineNo));
+  })());
+}
+
 async function encode(args: string[]): Promise<number> {
-  const parsed = modelArg(args, { pieces: { type: 'boolean' }, bos: { type: 'boolean' }, eos: { type: 'boolean' } });
+  const parsed = modelArg(args, { pieces: { type: 'boolean' }, bos: { type: 'boolean' }, eos: { type: 'boolean' }, threads: { type: 'string' } });
   if (!parsed) return 0;
   const { tok, values } = parsed;
   const opts = { bos: !!values.bos, eos: !!values.eos };
-  await mapLines((v, lineNo) => {
+  const threads = values.threads === undefined ? 1 : Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new Error(`--threads ${values.threads as string}: expected an integer from 1 to 256`);
+  const text = (v: unknown, lineNo: number): string => {
     if (typeof v !== 'string') throw new Error(`stdin line ${lineNo}: expected a JSON string such as "Hello world", got ${Array.isArray(v) ? 'an array' : typeof v}`);
-    return values.pieces ? tok.encodeAsPieces(v, opts) : tok.encode(v, opts);
-  });
+    return v;
+  };
+  if (values.pieces || threads === 1) {
+    await mapLines((v, lineNo) => values.pieces ? tok.encodeAsPieces(text(v, lineNo), opts) : tok.encode(text(v, lineNo), opts));
+    return 0;
+  }
+  // ids on a worker pool: lines go out in chunks and come back in order
+  const texts = (async function* () { for await (const { value, lineNo } of jsonLines()) yield text(value, lineNo); })();
+  try {
+    await writeLines((async function* () {
+      for await (const ids of encodeStream(tok, texts, { ...opts, threads })) yield JSON.stringify(Array.from(ids));
+    })());
+  } finally {
+    await closeTokenizerPools(tok);
+  }
   return 0;
 }
 

@@ -26,6 +26,19 @@ test('encode and decode JSON lines', () => {
   assert.deepEqual(dec.stdout.trim().split('\n').map((l) => JSON.parse(l) as string), texts.map((t) => tok.decode(tok.encode(t))));
 });
 
+test('encode --threads N: the same ids in the same order, from a worker pool', () => {
+  const tok = SentencePieceTokenizer.load(model);
+  const texts = Array.from({ length: 3000 }, (_, i) => `line ${i}: ${'the quick brown fox '.repeat(i % 7)}\u00e9 ${i * 7919}`);
+  const input = texts.map((t) => JSON.stringify(t)).join('\n') + '\n';
+  const r = run(['encode', '--model', model, '--threads', '2', '--eos'], input);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as number[]), texts.map((t) => tok.encode(t, { eos: true })));
+  const bad = run(['encode', '--model', model, '--threads', '2'], '"ok"\n7\n');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /stdin line 2: expected a JSON string/);
+  assert.match(run(['encode', '--model', model, '--threads', '0'], '').stderr, /--threads 0: expected an integer from 1 to 256/);
+});
+
 test('bad input names the line and the problem', () => {
   const notString = run(['encode', '--model', model], '"ok"\n[1,2]\n');
   assert.equal(notString.status, 1);

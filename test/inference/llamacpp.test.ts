@@ -162,23 +162,43 @@ test('HF safetensors (rotate-half q/k rows) -> our GGUF -> llama.cpp reproduces 
   assert.ok(d < 1e-4, `llama.cpp vs PyTorch: ${d}`);
 });
 
-test('K-quant GGUF (Q4_K, Q5_K, Q6_K weights, as in Q4_K_M/Q5_K_M files): decoded and served as llama.cpp does', { skip }, async () => {
-  const { openCheckpoint } = await import('../../src/formats/index.js');
-  // rows of 256 (the K-quant superblock): a Q4_K_M-like mix of types, random valid blocks
+/** A GGUF of random valid K-quant blocks (llama-ts quantizes to Q4_K only), the type of each matrix chosen by name. */
+function randomKQuantGguf(file: string, seed: number, typeOf: (name: string) => 'q4_k' | 'q5_k' | 'q6_k'): { path: string; V: number } {
   const kc = makeConfig({ dim: 256, nLayers: 2, nHeads: 4, nKvHeads: 2, hiddenDim: 512, vocabSize: 512, maxSeqLen: 128, normEps: 1e-5 });
-  const base = syntheticCheckpoint(kc, { seed: 3 });
-  const kind = (name: string) => name.includes('wv') || name.includes('w2') || name === 'output.weight' ? 'q6_k'
-    : name.includes('wo') ? 'q5_k' : 'q4_k';
+  const base = syntheticCheckpoint(kc, { seed });
   const tensors = new Map<string, TensorEntry>([...base.tensors].map(([name, e], i): [string, TensorEntry] => {
     if (e.shape.length !== 2) return [name, e];
-    const dtype = kind(name) as 'q4_k' | 'q5_k' | 'q6_k';
-    const bytes = randomKQuant(dtype, e.shape[0], e.shape[1], 100 + i, name === 'tok_embeddings.weight' ? 1 : 0.08);
+    const dtype = typeOf(name);
+    const bytes = randomKQuant(dtype, e.shape[0], e.shape[1], seed * 100 + i, name === 'tok_embeddings.weight' ? 1 : 0.08);
     return [name, { ...e, dtype, byteLength: bytes.length, read: (dst?: Uint8Array) => { if (!dst) return bytes; dst.set(bytes); return dst; } }];
   }));
-  const kpath = join(dir, 'tiny-kquants.gguf');
-  saveGgufCheckpoint({ ...base, tensors }, kpath);
+  const path = join(dir, file);
+  saveGgufCheckpoint({ ...base, tensors }, path);
+  return { path, V: kc.vocabSize };
+}
+
+/** Both backends, prefilled and decoded token by token, against llama.cpp's rows (assertQ8KRows). */
+async function assertAgreesWithLlamaCpp(path: string, V: number): Promise<void> {
+  const peer = await llamaCppLogprobs(path, tokens);
+  for (const kind of ['reference', 'wasm'] as const) {
+    const backend = await createBackend({ kind, threads: 2 });
+    backends.push(backend);
+    const m = await loadModel(path, { backend });
+    assertQ8KRows(m.newSequence().append(tokens, 'all'), peer, V, `${kind} prefill`);
+    const seq = m.newSequence();
+    const dec = new Float32Array(tokens.length * V);
+    tokens.forEach((t, i) => dec.set(seq.append([t], 'last'), i * V));
+    assertQ8KRows(dec, peer, V, `${kind} decode`);
+  }
+}
+
+test('K-quant GGUF (Q4_K, Q5_K, Q6_K weights, as in Q4_K_M/Q5_K_M files): decoded and served as llama.cpp does', { skip }, async () => {
+  const { openCheckpoint } = await import('../../src/formats/index.js');
+  const { path: kpath, V } = randomKQuantGguf('tiny-kquants.gguf', 3,
+    (n) => (n.includes('wv') || n.includes('w2') || n === 'output.weight' ? 'q6_k' : n.includes('wo') ? 'q5_k' : 'q4_k'));
   const peer = await llamaCppLogprobs(kpath, tokens);
-  // exact: the K-quants decoded to f32 (GGUF -> GGUF conversion), activations rounded to Q8_K as llama.cpp does
+  // the decoding alone: the K-quants decoded to f32 (GGUF -> GGUF conversion) on the reference
+  // backend, activations rounded to Q8_K as llama.cpp does
   const f32path = join(dir, 'tiny-kquants-f32.gguf');
   const k = openCheckpoint(kpath);
   try { saveGgufCheckpoint(k, f32path, { type: 'f32' }); } finally { k.close(); }
@@ -190,61 +210,19 @@ test('K-quant GGUF (Q4_K, Q5_K, Q6_K weights, as in Q4_K_M/Q5_K_M files): decode
     base64.matmulWeight(out, x, w, N);
   };
   const exact = await loadModel(f32path, { backend: emu });
-  const lp = exact.newSequence().append(tokens, 'all');
-  assertQ8KRows(lp, peer, kc.vocabSize, 'decoded K-quants with Q8_K activations');
-  const de = maxDiff(lp.subarray(0, kc.vocabSize), peer.subarray(0, kc.vocabSize));
-  // served: every K-quant on its own kernels, activations rounded to Q8_K as llama.cpp does
-  const backend = await createBackend({ kind: 'wasm', threads: 2 });
-  backends.push(backend);
-  const m = await loadModel(kpath, { backend });
-  const served = m.newSequence().append(tokens, 'all');
-  assertQ8KRows(served, peer, kc.vocabSize, 'served');
-  const ds = maxDiff(served.subarray(0, kc.vocabSize), peer.subarray(0, kc.vocabSize));
-  console.log(`# K-quants vs llama.cpp: first row ${de.toExponential(2)} decoded in f32, ${ds.toExponential(2)} served`);
+  assertQ8KRows(exact.newSequence().append(tokens, 'all'), peer, V, 'decoded K-quants with Q8_K activations');
+  // served: every K-quant on its own kernels, both backends, prefilled and decoded
+  await assertAgreesWithLlamaCpp(kpath, V);
 });
 
 test('Q4_K GGUF written by our quantizer: llama.cpp agrees, our kernels rounding activations to Q8_K as it does', { skip }, async () => {
   const kc = makeConfig({ dim: 256, nLayers: 2, nHeads: 4, nKvHeads: 2, hiddenDim: 512, vocabSize: 512, maxSeqLen: 128, normEps: 1e-5 });
   const p = join(dir, 'tiny-q4k.gguf');
   saveGgufCheckpoint(syntheticCheckpoint(kc, { seed: 4, std: 0.08, embeddingStd: 1 }), p, { type: 'q4_k' });
-  const peer = await llamaCppLogprobs(p, tokens);
-  const V = kc.vocabSize;
-  for (const kind of ['reference', 'wasm'] as const) {
-    const backend = await createBackend({ kind, threads: 2 });
-    backends.push(backend);
-    const m = await loadModel(p, { backend });
-    assert.doesNotMatch(m.name, /re-encoded/);
-    const pre = m.newSequence().append(tokens, 'all');
-    const seq = m.newSequence();
-    const dec = new Float32Array(tokens.length * V);
-    tokens.forEach((t, i) => dec.set(seq.append([t], 'last'), i * V));
-    assertQ8KRows(pre, peer, V, `${kind} prefill`);
-    assertQ8KRows(dec, peer, V, `${kind} decode`);
-  }
+  await assertAgreesWithLlamaCpp(p, kc.vocabSize);
 });
 
 test('Q4_K_M-like GGUF (Q4_K, Q6_K for wv, w2 and the output): our kernels agree with llama.cpp', { skip }, async () => {
-  const kc = makeConfig({ dim: 256, nLayers: 2, nHeads: 4, nKvHeads: 2, hiddenDim: 512, vocabSize: 512, maxSeqLen: 128, normEps: 1e-5 });
-  const base = syntheticCheckpoint(kc, { seed: 5 });
-  const tensors = new Map<string, TensorEntry>([...base.tensors].map(([name, e], i): [string, TensorEntry] => {
-    if (e.shape.length !== 2) return [name, e];
-    const dtype = name.includes('wv') || name.includes('w2') || name === 'output.weight' ? 'q6_k' : 'q4_k';
-    const bytes = randomKQuant(dtype, e.shape[0], e.shape[1], 300 + i, name === 'tok_embeddings.weight' ? 1 : 0.08);
-    return [name, { ...e, dtype, byteLength: bytes.length, read: (dst?: Uint8Array) => { if (!dst) return bytes; dst.set(bytes); return dst; } }];
-  }));
-  const p = join(dir, 'tiny-q4km.gguf');
-  saveGgufCheckpoint({ ...base, tensors }, p);
-  const peer = await llamaCppLogprobs(p, tokens);
-  const V = kc.vocabSize;
-  for (const kind of ['reference', 'wasm'] as const) {
-    const backend = await createBackend({ kind, threads: 2 });
-    backends.push(backend);
-    const m = await loadModel(p, { backend });
-    assert.doesNotMatch(m.name, /re-encoded/);
-    assertQ8KRows(m.newSequence().append(tokens, 'all'), peer, V, `${kind} prefill`);
-    const seq = m.newSequence();
-    const dec = new Float32Array(tokens.length * V);
-    tokens.forEach((t, i) => dec.set(seq.append([t], 'last'), i * V));
-    assertQ8KRows(dec, peer, V, `${kind} decode`);
-  }
+  const { path, V } = randomKQuantGguf('tiny-q4km.gguf', 5, (n) => (n.includes('wv') || n.includes('w2') || n === 'output.weight' ? 'q6_k' : 'q4_k'));
+  await assertAgreesWithLlamaCpp(path, V);
 });

@@ -1,6 +1,7 @@
 /**
  * A checkpoint's weights placed in the backend's memory for inference, kept in their stored type
- * (f32, f16, q8_0, q4_0) for matmulWeight; bf16 is widened to f32 (no kernel reads bf16) and 1-D
+ * (f32, f16, q8_0, q4_0, q4_k, q5_k, q6_k) for matmulWeight, f32 matrices rearranged by the
+ * backend's prepareWeight; bf16 is widened to f32 (no kernel reads bf16) and 1-D
  * norms are f32. Layers are placed in groups of at most ~1 GiB, each group in one arena with the
  * activations of one prefill chunk and the RoPE tables shared by its layers, so a model larger
  * than one 4 GiB WebAssembly memory spans several memories: the small residual stream is copied
@@ -9,7 +10,7 @@ import { headDim, kvDim, type LlamaConfig } from '../model/config.js';
 import { ropeTables, type Arena, type Backend, type F32, type Weight, type WeightType } from '../kernels/backend.js';
 import { arenaBytes } from '../kernels/arena.js';
 import { dequantizeRow } from '../kernels/quant.js';
-import { dequantizeRowK, type KQuantType } from '../kernels/quant-k.js';
+import { dequantizeRowK } from '../kernels/quant-k.js';
 import type { Checkpoint, TensorEntry } from '../formats/index.js';
 import { asF32, asU16, decodeToF32 } from '../formats/codec.js';
 import { tensorBytes } from '../formats/dtype.js';
@@ -56,7 +57,7 @@ export interface HeadWeights {
 /** The token embedding stays outside the backend's memory: only looked up, a few rows at a time. */
 export interface EmbeddingTable {
   /** the stored type (a K-quant stays one: rows are decoded as they are looked up) */
-  type: WeightType | KQuantType;
+  type: WeightType;
   data: Float32Array | Uint16Array | Uint8Array;
   rows: number;
   cols: number;

@@ -2,7 +2,13 @@
 // quant-k.ts): each input row is rounded to Q8_K per 256 as llama.cpp does (quantize.ts), and every
 // superblock's integer sums (sub-block scales applied in integers) are scaled by its d·dx, as
 // ggml's vec_dot_q{4,5,6}_K_q8_K.
-import { split, partStart, partEnd } from './simd';
+import { hsum, split, partStart, partEnd } from './simd';
+
+// @ts-ignore: decorator
+@inline function fmaK(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
 import { f16 } from './gemm';
 import { quantizeBlock256K } from './quantize';
 
@@ -54,7 +60,7 @@ export function matvec_q5_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
   for (let o = partStart; o < partEnd; o++) {
     const wr = w + <usize>o * rowBytes;
     for (let n = 0; n < N; n++) {
-      let acc: f32 = 0;
+      let acc = f32x4.splat(0);
       let blk = wr;
       let xp8 = x8 + <usize>(n * K), xp16 = xq + (<usize>(n * K) << 1);
       let bs = xs16 + (<usize>(n * (K >> 5)) << 1);
@@ -72,16 +78,13 @@ export function matvec_q5_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
         isum = i32x4.add(isum, k45Pair(blk + qs + 32, h0, h1, 1, five, v128.shuffle<i16>(sv, sv, 2,2,2,2,2,2,2,2), v128.shuffle<i16>(sv, sv, 3,3,3,3,3,3,3,3), xp8 + 64, xp16 + 128));
         isum = i32x4.add(isum, k45Pair(blk + qs + 64, h0, h1, 2, five, v128.shuffle<i16>(sv, sv, 4,4,4,4,4,4,4,4), v128.shuffle<i16>(sv, sv, 5,5,5,5,5,5,5,5), xp8 + 128, xp16 + 256));
         isum = i32x4.add(isum, k45Pair(blk + qs + 96, h0, h1, 3, five, v128.shuffle<i16>(sv, sv, 6,6,6,6,6,6,6,6), v128.shuffle<i16>(sv, sv, 7,7,7,7,7,7,7,7), xp8 + 192, xp16 + 384));
-        // lanes 0..3: Σ sc·S partials; the mins' four partials summed alongside
-        const t = i32x4.add(isum, v128.shuffle<i32>(isum, isum, 2, 3, 0, 1));
-        const m = i32x4.add(summ, v128.shuffle<i32>(summ, summ, 2, 3, 0, 1));
-        const sumi = i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1);
-        const sm = i32x4.extract_lane(m, 0) + i32x4.extract_lane(m, 1);
+        // four lanes of partial sums, scaled and kept in four float lanes until the row's end
         const dx = load<f32>(pd);
-        acc += dx * f16(load<u16>(blk)) * <f32>sumi - dx * f16(load<u16>(blk, 2)) * <f32>sm;
+        acc = fmaK(f32x4.convert_i32x4_s(isum), f32x4.splat(dx * f16(load<u16>(blk))), acc);
+        acc = fmaK(f32x4.convert_i32x4_s(summ), f32x4.splat(-(dx * f16(load<u16>(blk, 2)))), acc);
         blk += blockBytes; xp8 += 256; xp16 += 512; bs += 16; pd += 4;
       }
-      store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), acc);
+      store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), hsum(acc));
     }
   }
 }
@@ -196,7 +199,7 @@ export function matvec_q6_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
   for (let o = partStart; o < partEnd; o++) {
     const wr = w + <usize>o * rowBytes;
     for (let n = 0; n < N; n++) {
-      let acc: f32 = 0;
+      let acc = f32x4.splat(0);
       for (let s = 0; s < nsb; s++) {
         const blk = wr + <usize>s * 210;
         const e = n * K + s * 256;
@@ -214,12 +217,10 @@ export function matvec_q6_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
           v128.shuffle<i16>(s1, s1, 4, 4, 4, 4, 4, 4, 4, 4), v128.shuffle<i16>(s1, s1, 6, 6, 6, 6, 6, 6, 6, 6)));
         isum = i32x4.add(isum, q6Quarter(blk + 80, blk + 176, p8 + 144, p16 + 288, v128.shuffle<i16>(s1, s1, 1, 1, 1, 1, 1, 1, 1, 1), v128.shuffle<i16>(s1, s1, 3, 3, 3, 3, 3, 3, 3, 3),
           v128.shuffle<i16>(s1, s1, 5, 5, 5, 5, 5, 5, 5, 5), v128.shuffle<i16>(s1, s1, 7, 7, 7, 7, 7, 7, 7, 7)));
-        const t4 = i32x4.sub(isum, i32x4.shl(summ, 5));
-        const tt = i32x4.add(t4, v128.shuffle<i32>(t4, t4, 2, 3, 0, 1));
-        const sumi = i32x4.extract_lane(tt, 0) + i32x4.extract_lane(tt, 1);
-        acc += load<f32>(xd + (<usize>(n * nsb + s) << 2)) * f16(load<u16>(blk, 208)) * <f32>sumi;
+        const t4 = i32x4.sub(isum, i32x4.shl(summ, 5)); // four lanes of partial sums, kept in float lanes
+        acc = fmaK(f32x4.convert_i32x4_s(t4), f32x4.splat(load<f32>(xd + (<usize>(n * nsb + s) << 2)) * f16(load<u16>(blk, 208))), acc);
       }
-      store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), acc);
+      store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), hsum(acc));
     }
   }
 }

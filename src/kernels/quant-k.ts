@@ -15,7 +15,7 @@
  * The kernels multiply the three directly, activations rounded to Q8_K first as llama.cpp does
  * (roundActivationsQ8_K).
  */
-import { f16LookupTable, f16ToF32, f32ToF16 } from './quant.js';
+import { f16LookupTable, f16ToF32, f32ToF16, roundHalfEven } from './quant.js';
 
 export type KQuantType = 'q4_k' | 'q5_k' | 'q6_k';
 export const QK_K = 256;
@@ -93,12 +93,6 @@ export function dequantizeK(type: KQuantType, src: Uint8Array, rows: number, col
   return dst;
 }
 
-/** Round half to even (ggml's nearest_int, WebAssembly f32x4.nearest). */
-function rint(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 /**
  * The activation rounding of K-quant weight products, in place: llama.cpp's Q8_K (ggml
  * quantize_row_q8_K_ref). Per 256-block, the value of largest magnitude (the first, on ties) maps
@@ -114,7 +108,7 @@ export function roundActivationsQ8_K(x: Float32Array | Float64Array, rows: numbe
     if (amax === 0) { x.fill(0, b, b + QK_K); continue; }
     const iscale = fr(-127 / max);
     const d = fr(1 / iscale);
-    for (let j = b; j < b + QK_K; j++) x[j] = fr(d * (Math.min(127, rint(fr(iscale * fr(x[j])))) | 0)); // q an int: no -0
+    for (let j = b; j < b + QK_K; j++) x[j] = fr(d * (Math.min(127, roundHalfEven(fr(iscale * fr(x[j])))) | 0)); // q an int: no -0
   }
 }
 
@@ -141,7 +135,7 @@ function fitScaleMin(x: Float32Array, o: number, n: number, nmax: number, w: Flo
   let scale = fr(1 / iscale);
   let best = 0;
   for (let i = 0; i < n; i++) {
-    const l = Math.max(0, Math.min(nmax, rint(fr(iscale * fr(x[o + i] - min)))));
+    const l = Math.max(0, Math.min(nmax, roundHalfEven(fr(iscale * fr(x[o + i] - min)))));
     L[lo + i] = l;
     const diff = fr(fr(fr(scale * l) + min) - x[o + i]);
     best = fr(best + fr(w[i] * fr(diff * diff)));
@@ -152,7 +146,7 @@ function fitScaleMin(x: Float32Array, o: number, n: number, nmax: number, w: Flo
     iscale = fr(fr(fr(rmin + fr(rdelta * is)) + nmax) / fr(max - min));
     let sumL = 0, sumL2 = 0, sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const l = Math.max(0, Math.min(nmax, rint(fr(iscale * fr(x[o + i] - min)))));
+      const l = Math.max(0, Math.min(nmax, roundHalfEven(fr(iscale * fr(x[o + i] - min)))));
       aux[i] = l;
       const wl = fr(w[i] * l);
       sumL = fr(sumL + wl);
@@ -207,7 +201,7 @@ export function quantizeQ4_K(src: ArrayLike<number>, rows: number, cols: number)
     }
     const invScale = maxScale > 0 ? fr(63 / maxScale) : 0, invMin = maxMin > 0 ? fr(63 / maxMin) : 0;
     for (let j = 0; j < 8; j++) {
-      const ls = Math.min(63, rint(fr(invScale * scales[j]))), lm = Math.min(63, rint(fr(invMin * mins[j])));
+      const ls = Math.min(63, roundHalfEven(fr(invScale * scales[j]))), lm = Math.min(63, roundHalfEven(fr(invMin * mins[j])));
       if (j < 4) {
         out[o + 4 + j] = ls; out[o + 8 + j] = lm;
       } else {
@@ -224,7 +218,7 @@ export function quantizeQ4_K(src: ArrayLike<number>, rows: number, cols: number)
       const dj = fr(d * sc);
       if (!dj) continue; // a zero scale keeps the fit's values
       const mj = fr(dmin * m);
-      for (let l = 0; l < 32; l++) L[32 * j + l] = Math.max(0, Math.min(15, rint(fr(fr(x[xo + 32 * j + l] + mj) / dj))));
+      for (let l = 0; l < 32; l++) L[32 * j + l] = Math.max(0, Math.min(15, roundHalfEven(fr(fr(x[xo + 32 * j + l] + mj) / dj))));
     }
     for (let g = 0; g < 4; g++) {
       for (let l = 0; l < 32; l++) out[o + 16 + 32 * g + l] = L[64 * g + l] | (L[64 * g + 32 + l] << 4);

@@ -160,8 +160,8 @@ export function dequantizeQ8_0(src: Uint8Array, rows: number, cols: number, dst 
   return dst;
 }
 
-/** Round half to even (x86 _MM_ROUND_NEAREST, WebAssembly f32x4.nearest). */
-function roundHalfEven(x: number): number {
+/** Round half to even (x86 _MM_ROUND_NEAREST, ggml's nearest_int, WebAssembly f32x4.nearest). */
+export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

@@ -17,8 +17,8 @@
 // whose fused multiply-adds all queue on the two FMA ports. 4-bit weights in the relaxed build take
 // the nibble path instead: W as bytes, A as int8, the relaxed int8 dot product (pmaddubsw) doing 16
 // products per instruction. C's 8×4 tile is transposed once per K block on its way in and out.
-import { claim } from './simd';
-import { B_NT_Q4_0, B_NT_Q4_K, B_NT_Q5_K, B_NT_Q6_K } from './gemm';
+import { claim, fma, scaleInto } from './simd';
+import { B_NT_Q4_0, B_NT_Q4_K, B_NT_Q5_K, B_NT_Q6_K, chunkSize } from './gemm';
 import { packBq, packBNibbles } from './gemm-q-pack';
 import { quantizeBlock32, quantizeBlock256K, blockSum } from './quantize';
 
@@ -132,19 +132,6 @@ export function gemm_q_pack_a(a: usize, lda: i32, kind: i32, M: i32, K: i32, dst
   return ASC_FEATURE_RELAXED_SIMD && (kind == B_NT_Q4_K || kind == B_NT_Q4_0);
 }
 
-/** c = fma(S, d_w · d_x, c) on four lanes (rows) of one column. */
-// @ts-ignore: decorator
-@inline function scaleInto(s: v128, dw: v128, dx: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(f32x4.convert_i32x4_s(s), f32x4.mul(dw, dx), c);
-  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(dw, dx)), c);
-}
-
-// @ts-ignore: decorator
-@inline function fmaF(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
-
 /** 4×4 transpose of four vectors, returned through the module-level t0..t3. */
 let t0: v128, t1: v128, t2: v128, t3: v128;
 // @ts-ignore: decorator
@@ -230,13 +217,13 @@ function micro8x4q(ap: usize, xs: usize, bp: usize, ws: usize, nb: i32, cp: usiz
       // affine weights: c += Σxq · (−b) · dx, Σxq the row's block sum
       const bL = f32x4.mul(v128.load(xsum), dxL), bH = f32x4.mul(v128.load(xsum, 16), dxH);
       let ob = v128.load32_splat(woff);
-      c0L = fmaF(bL, ob, c0L); c0H = fmaF(bH, ob, c0H);
+      c0L = fma(bL, ob, c0L); c0H = fma(bH, ob, c0H);
       ob = v128.load32_splat(woff, 4);
-      c1L = fmaF(bL, ob, c1L); c1H = fmaF(bH, ob, c1H);
+      c1L = fma(bL, ob, c1L); c1H = fma(bH, ob, c1H);
       ob = v128.load32_splat(woff, 8);
-      c2L = fmaF(bL, ob, c2L); c2H = fmaF(bH, ob, c2H);
+      c2L = fma(bL, ob, c2L); c2H = fma(bH, ob, c2H);
       ob = v128.load32_splat(woff, 12);
-      c3L = fmaF(bL, ob, c3L); c3H = fmaF(bH, ob, c3H);
+      c3L = fma(bL, ob, c3L); c3H = fma(bH, ob, c3H);
       xsum += 32;
       woff += 16;
     }
@@ -306,12 +293,6 @@ function gemmQRange(c: usize, ldc: i32, apk: usize, ask: usize, asm: usize, w: u
       }
     }
   }
-}
-
-function chunkSize(n: i32, target: i32, unit: i32): i32 {
-  const parts = max(1, (n + target - 1) / target);
-  const per = (n + parts - 1) / parts;
-  return max(unit, ((per + unit - 1) / unit) * unit);
 }
 
 /**

@@ -241,7 +241,7 @@ export function gemmRange(c: usize, ldc: i32, a: usize, aRs: i32, aCs: i32, b: u
 }
 
 /** Rows or columns per work chunk: about `target`, a multiple of `unit`, evenly spread over n. */
-function chunkSize(n: i32, target: i32, unit: i32): i32 {
+export function chunkSize(n: i32, target: i32, unit: i32): i32 {
   const parts = max(1, (n + target - 1) / target);
   const per = (n + parts - 1) / parts;
   return max(unit, ((per + unit - 1) / unit) * unit);

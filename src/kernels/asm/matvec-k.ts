@@ -2,13 +2,8 @@
 // quant-k.ts): each input row is rounded to Q8_K per 256 as llama.cpp does (quantize.ts), and every
 // superblock's integer sums (sub-block scales applied in integers) are scaled by its d·dx, as
 // ggml's vec_dot_q{4,5,6}_K_q8_K.
-import { hsum, split, partStart, partEnd } from './simd';
+import { fma, hsum, split, partStart, partEnd } from './simd';
 
-// @ts-ignore: decorator
-@inline function fmaK(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
 import { f16 } from './gemm';
 import { quantizeBlock256K } from './quantize';
 
@@ -80,8 +75,8 @@ export function matvec_q5_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
         isum = i32x4.add(isum, k45Pair(blk + qs + 96, h0, h1, 3, five, v128.shuffle<i16>(sv, sv, 6,6,6,6,6,6,6,6), v128.shuffle<i16>(sv, sv, 7,7,7,7,7,7,7,7), xp8 + 192, xp16 + 384));
         // four lanes of partial sums, scaled and kept in four float lanes until the row's end
         const dx = load<f32>(pd);
-        acc = fmaK(f32x4.convert_i32x4_s(isum), f32x4.splat(dx * f16(load<u16>(blk))), acc);
-        acc = fmaK(f32x4.convert_i32x4_s(summ), f32x4.splat(-(dx * f16(load<u16>(blk, 2)))), acc);
+        acc = fma(f32x4.convert_i32x4_s(isum), f32x4.splat(dx * f16(load<u16>(blk))), acc);
+        acc = fma(f32x4.convert_i32x4_s(summ), f32x4.splat(-(dx * f16(load<u16>(blk, 2)))), acc);
         blk += blockBytes; xp8 += 256; xp16 += 512; bs += 16; pd += 4;
       }
       store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), hsum(acc));
@@ -218,7 +213,7 @@ export function matvec_q6_k(out: usize, x: usize, w: usize, N: i32, K: i32, OC: 
         isum = i32x4.add(isum, q6Quarter(blk + 80, blk + 176, p8 + 144, p16 + 288, v128.shuffle<i16>(s1, s1, 1, 1, 1, 1, 1, 1, 1, 1), v128.shuffle<i16>(s1, s1, 3, 3, 3, 3, 3, 3, 3, 3),
           v128.shuffle<i16>(s1, s1, 5, 5, 5, 5, 5, 5, 5, 5), v128.shuffle<i16>(s1, s1, 7, 7, 7, 7, 7, 7, 7, 7)));
         const t4 = i32x4.sub(isum, i32x4.shl(summ, 5)); // four lanes of partial sums, kept in float lanes
-        acc = fmaK(f32x4.convert_i32x4_s(t4), f32x4.splat(load<f32>(xd + (<usize>(n * nsb + s) << 2)) * f16(load<u16>(blk, 208))), acc);
+        acc = fma(f32x4.convert_i32x4_s(t4), f32x4.splat(load<f32>(xd + (<usize>(n * nsb + s) << 2)) * f16(load<u16>(blk, 208))), acc);
       }
       store<f32>(out + ((<usize>n * <usize>OC + <usize>o) << 2), hsum(acc));
     }

@@ -1,7 +1,7 @@
 // Decode matrix-vector products for GGUF's Q8_0 and Q4_0 weights (blocks of 32): each input row
 // is quantized per 32-block as llama.cpp does (quantize.ts) and held as int16 (and int8 for the
 // relaxed dot product); every block's exact integer dot product is scaled by d_w·d_x.
-import { hsum, split, partStart, partEnd } from './simd';
+import { hsum, scaleInto, split, partStart, partEnd } from './simd';
 import { f16 } from './gemm';
 import { quantizeBlock32, blockSum } from './quantize';
 
@@ -23,13 +23,6 @@ function quantizeRowsQ8(x: usize, N: i32, K: i32, xq: usize, xd: usize, x8: usiz
       }
     }
   }
-}
-
-/** c = fma(S, dw·dx, c) on four lanes: the per-block step gemm-q.ts takes too. */
-// @ts-ignore: decorator
-@inline function scaleInto(s: v128, w: v128, dx: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(f32x4.convert_i32x4_s(s), f32x4.mul(w, dx), c);
-  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(w, dx)), c);
 }
 
 /** Σ xq·wq over one q8_0 block (int16 activations at xp), as four i32 partial sums. */

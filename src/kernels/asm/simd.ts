@@ -9,6 +9,12 @@
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
+/** c + S·(d_w·d_x) on four lanes, S an int32 block sum: the per-block step of the quantized products. */
+// @ts-ignore: decorator
+@inline export function scaleInto(s: v128, dw: v128, dx: v128, c: v128): v128 {
+  return fma(f32x4.convert_i32x4_s(s), f32x4.mul(dw, dx), c);
+}
+
 /** Sum of the four f32 lanes, in the fixed order (l0 + l2) + (l1 + l3). */
 // @ts-ignore: decorator
 @inline export function hsum(v: v128): f32 {
